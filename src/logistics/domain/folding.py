@@ -8,7 +8,6 @@ events already folded in; otherwise the whole history has to be folded again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 

@@ -1,0 +1,95 @@
+"""Conversions between domain objects, plain dicts and DynamoDB's typed attribute values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from logistics.domain.events import ShipmentEvent, StockLine, WarehouseEvent
+from logistics.domain.shipment import ShipmentState
+from logistics.domain.status import Status
+from logistics.domain.warehouse import WarehouseState
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    """Decimals back to int/float, recursively (what the domain expects)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """A plain dict as DynamoDB attribute values; None values are left out (GSI keys must be absent)."""
+    clean = json.loads(json.dumps({k: v for k, v in item.items() if v is not None}), parse_float=Decimal)
+    return {k: _serializer.serialize(v) for k, v in clean.items()}
+
+
+def from_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values (a stream image or GetItem result) as a plain dict."""
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in attributes.items()}
+
+
+def event_to_json(event: ShipmentEvent | WarehouseEvent) -> str:
+    return json.dumps(asdict(event), sort_keys=True, separators=(",", ":"))
+
+
+def event_from_json(kind: str, text: str) -> ShipmentEvent | WarehouseEvent:
+    data = json.loads(text)
+    if kind == "W":
+        data["items"] = tuple(StockLine(**line) for line in data.get("items") or ())
+        return WarehouseEvent(**data)
+    data["status"] = Status(data["status"])
+    return ShipmentEvent(**data)
+
+
+def shipment_from_item(item: dict[str, Any]) -> ShipmentState:
+    fields = set(ShipmentState.__dataclass_fields__)
+    data = {k: v for k, v in item.items() if k in fields}
+    data["status"] = Status(data["status"])
+    data["recent_event_ids"] = tuple(data.get("recent_event_ids") or ())
+    return ShipmentState(**data)
+
+
+def warehouse_from_item(item: dict[str, Any]) -> WarehouseState:
+    fields = set(WarehouseState.__dataclass_fields__)
+    data = {k: v for k, v in item.items() if k in fields}
+    data["recent_event_ids"] = tuple(data.get("recent_event_ids") or ())
+    return WarehouseState(**data)
+
+
+def shipment_item(state: ShipmentState) -> dict[str, Any]:
+    """The ShipmentsTable item of a state, with the index keys of docs/ARCHITECTURE.md."""
+    m = state.merchant_id
+    item = asdict(state)
+    item["recent_event_ids"] = list(state.recent_event_ids)
+    item.update(
+        updated_key=f"{state.updated_at}#{state.shipment_id}",
+        geo=state.geo,
+        needs_attention=state.needs_attention,
+        attention_reason=state.attention_reason,
+        merchant_status=f"{m}#{state.status}",
+        merchant_geo=f"{m}#{state.geo}" if state.geo else None,
+        merchant_carrier=f"{m}#{state.carrier}" if state.carrier else None,
+        merchant_warehouse=f"{m}#{state.warehouse_id}" if state.warehouse_id else None,
+        merchant_tracking=f"{m}#{state.tracking_number}" if state.tracking_number else None,
+        merchant_order=f"{m}#{state.order_ref}" if state.order_ref else None,
+        attention_merchant=m if state.needs_attention else None,
+    )
+    return item
+
+
+def warehouse_item(state: WarehouseState) -> dict[str, Any]:
+    item = asdict(state)
+    item["recent_event_ids"] = list(state.recent_event_ids)
+    return item

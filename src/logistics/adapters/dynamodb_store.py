@@ -1,0 +1,127 @@
+"""StateStore on DynamoDB: batch reads, and one conditional write per entity through transactions."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from logistics.adapters.codec import (
+    from_attributes,
+    shipment_from_item,
+    shipment_item,
+    to_attributes,
+    warehouse_from_item,
+    warehouse_item,
+)
+from logistics.adapters.retry import with_backoff
+from logistics.domain.ports import ShipmentKey, Versioned, WarehouseKey, WriteConflict
+from logistics.domain.shipment import ShipmentState
+from logistics.domain.warehouse import WarehouseState
+
+TRANSACTION_LIMIT = 100
+BATCH_GET_LIMIT = 100
+
+
+class DynamoDBStateStore:
+    """Shipment and warehouse state in their tables (see docs/ARCHITECTURE.md)."""
+
+    def __init__(self, client: Any, shipments_table: str, warehouses_table: str, region: str | None = None):
+        self.client = client
+        self.shipments_table = shipments_table
+        self.warehouses_table = warehouses_table
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            for _ in range(8):
+                response = self.client.batch_get_item(RequestItems=request)
+                items.extend(response["Responses"].get(table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                with_backoff.sleep_once()
+            else:
+                raise RuntimeError(f"BatchGetItem on {table} kept returning unprocessed keys")
+        return [from_attributes(i) for i in items]
+
+    def load_shipments(self, keys: Iterable[ShipmentKey]) -> dict[ShipmentKey, Versioned[ShipmentState]]:
+        wanted = sorted(set(keys))
+        request = [to_attributes({"merchant_id": m, "shipment_id": s}) for m, s in wanted]
+        return {
+            (i["merchant_id"], i["shipment_id"]): Versioned(
+                shipment_from_item(i), int(i.get("version", 0)), {"tracking_token": i.get("tracking_token")}
+            )
+            for i in self._batch_get(self.shipments_table, request)
+        }
+
+    def load_warehouses(self, keys: Iterable[WarehouseKey]) -> dict[WarehouseKey, Versioned[WarehouseState]]:
+        wanted = sorted(set(keys))
+        request = [to_attributes({"merchant_id": m, "warehouse_id": w}) for m, w in wanted]
+        return {
+            (i["merchant_id"], i["warehouse_id"]): Versioned(warehouse_from_item(i), int(i.get("version", 0)), {})
+            for i in self._batch_get(self.warehouses_table, request)
+        }
+
+    # -- writes --------------------------------------------------------------------------------
+    def _put(self, state: Any, stored: Versioned[Any] | None) -> dict[str, Any]:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if isinstance(state, ShipmentState):
+            table, item = self.shipments_table, shipment_item(state)
+            token = (stored.extra.get("tracking_token") if stored else None) or secrets.token_urlsafe(18)
+            item.update(tracking_token=token, written_region=self.region)
+        else:
+            table, item = self.warehouses_table, warehouse_item(state)
+        item.update(version=(stored.version if stored else 0) + 1, ingested_at=now)
+        put: dict[str, Any] = {"TableName": table, "Item": to_attributes(item)}
+        if stored is None:
+            put["ConditionExpression"] = "attribute_not_exists(merchant_id)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(stored.version)}}
+        return {"Put": put}
+
+    def save(self, writes: Sequence[tuple[Any, Versioned[Any] | None]]) -> dict[int, Exception]:
+        """Conditional puts, up to 100 per TransactWriteItems call.
+
+        A cancelled transaction says per item why; items cancelled only because another one failed
+        are sent again in the next round.
+        """
+        errors: dict[int, Exception] = {}
+        queue = list(range(len(writes)))
+        operations = {i: self._put(*writes[i]) for i in queue}
+        rounds = 0
+        while queue and rounds < 5:
+            rounds += 1
+            retry: list[int] = []
+            for start in range(0, len(queue), TRANSACTION_LIMIT):
+                chunk = queue[start : start + TRANSACTION_LIMIT]
+                try:
+                    self.client.transact_write_items(TransactItems=[operations[i] for i in chunk])
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                        for i in chunk:
+                            errors[i] = exc
+                        continue
+                    reasons = exc.response.get("CancellationReasons") or [{}] * len(chunk)
+                    for i, reason in zip(chunk, reasons, strict=False):
+                        code = reason.get("Code", "None")
+                        if code == "ConditionalCheckFailed":
+                            errors[i] = WriteConflict(f"version moved on for write {i}")
+                        elif code in ("None", "TransactionConflict", "ThrottlingError", ""):
+                            retry.append(i)
+                        else:
+                            errors[i] = RuntimeError(f"{code}: {reason.get('Message', '')}")
+            queue = retry
+            if queue:
+                with_backoff.sleep_once(rounds)
+        for i in queue:
+            errors[i] = RuntimeError("transaction kept being cancelled")
+        return errors

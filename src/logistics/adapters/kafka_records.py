@@ -1,0 +1,51 @@
+"""AWS Kafka event (MSK or self-managed) -> transport-neutral records for the ingest service."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from logistics.service.ingest import InboundRecord
+
+
+def _b64(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    return base64.b64decode(text, validate=True)
+
+
+def record_id(topic: str, partition: int, offset: int) -> tuple[str, int]:
+    """The identity AWS uses in a Kafka partial batch response."""
+    return (f"{topic}-{partition}", offset)
+
+
+def inbound_records(event: dict[str, Any]) -> list[InboundRecord]:
+    """Every record of the event, partitions in payload order, offsets in order within each."""
+    records: list[InboundRecord] = []
+    for batch in (event.get("records") or {}).values():
+        for raw in batch:
+            topic, partition, offset = raw["topic"], int(raw["partition"]), int(raw["offset"])
+            headers: dict[str, bytes] = {}
+            error = None
+            value = key = None
+            try:
+                for header in raw.get("headers") or []:
+                    for name, data in header.items():
+                        headers[name] = bytes(data)
+                value = _b64(raw.get("value"))
+                key = _b64(raw.get("key"))
+            except (binascii.Error, ValueError, TypeError) as exc:
+                error = f"record is not valid base64 / byte data: {exc}"
+            records.append(
+                InboundRecord(
+                    id=record_id(topic, partition, offset),
+                    source=f"{topic}-{partition}@{offset}",
+                    value=value,
+                    key=key,
+                    timestamp_ms=int(raw.get("timestamp") or 0),
+                    headers=headers,
+                    decode_error=error,
+                )
+            )
+    return records

@@ -1,0 +1,75 @@
+"""The one place that wires services to adapters, from the environment template.yaml declares."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+
+from logistics.adapters.dead_letter import DynamoDBDeadLetters
+from logistics.adapters.dynamodb_notifications import DynamoDBMerchants, DynamoDBNotificationLog
+from logistics.adapters.dynamodb_store import DynamoDBStateStore
+from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
+from logistics.adapters.idempotency import PowertoolsOnce
+from logistics.adapters.retry import BOTO_CONFIG
+from logistics.adapters.sns import SnsCustomerChannel
+from logistics.adapters.webhooks import HttpWebhookSender
+from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES, Ingestor
+from logistics.service.notify import Notifier
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set (template.yaml declares it)")
+    return value
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def client(service: str) -> Any:
+    """A boto3 client; AWS_ENDPOINT_URL (set locally) points it at the emulator."""
+    return boto3.client(service, region_name=region(), config=BOTO_CONFIG)
+
+
+def build_ingestor() -> Ingestor:
+    dynamodb = client("dynamodb")
+    return Ingestor(
+        store=DynamoDBStateStore(dynamodb, _env("SHIPMENTS_TABLE"), _env("WAREHOUSES_TABLE"), region()),
+        timeline=DynamoDBTimeline(dynamodb, _env("TIMELINE_TABLE")),
+        dead_letters=DynamoDBDeadLetters(dynamodb, _env("DEAD_LETTER_TABLE")),
+        max_event_bytes=int(os.environ.get("MAX_EVENT_BYTES") or DEFAULT_MAX_EVENT_BYTES),
+    )
+
+
+def build_notifier() -> tuple[Notifier, PowertoolsOnce]:
+    dynamodb = client("dynamodb")
+    once = PowertoolsOnce(_env("IDEMPOTENCY_TABLE"))
+    notifier = Notifier(
+        merchants=DynamoDBMerchants(dynamodb, _env("MERCHANTS_TABLE")),
+        log=DynamoDBNotificationLog(dynamodb, _env("NOTIFICATIONS_TABLE")),
+        once=once,
+        customers=SnsCustomerChannel(client("sns"), _env("CUSTOMER_TOPIC_ARN")),
+        webhooks=HttpWebhookSender(),
+        region=region(),
+        tracking_base_url=os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8000/track"),
+    )
+    return notifier, once
+
+
+def build_deferred_sender() -> Any:
+    """A no-argument callable that sends every due deferred customer message."""
+    from functools import partial
+
+    from logistics.adapters.dynamodb_notifications import DynamoDBDeferredQueue
+    from logistics.service.deferred import send_due
+
+    return partial(
+        send_due,
+        DynamoDBDeferredQueue(client("dynamodb"), _env("NOTIFICATIONS_TABLE")),
+        PowertoolsOnce(_env("IDEMPOTENCY_TABLE")),
+        SnsCustomerChannel(client("sns"), _env("CUSTOMER_TOPIC_ARN")),
+    )

@@ -1,0 +1,107 @@
+"""Ports: what the services need from storage and messaging. Adapters and test fakes implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from logistics.domain.events import ShipmentEvent, WarehouseEvent
+from logistics.domain.folding import Disposition
+from logistics.domain.shipment import ShipmentState
+from logistics.domain.warehouse import WarehouseState
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[S]):
+    """A stored state with the version its next write must match (optimistic concurrency)."""
+
+    state: S
+    version: int
+    extra: dict[str, Any]  # stored attributes outside the domain (e.g. the tracking token)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event on one entity's timeline, with what it did there."""
+
+    entity: str  # "<merchant>#S#<shipment>" or "<merchant>#W#<warehouse>"
+    event: ShipmentEvent | WarehouseEvent
+    disposition: Disposition
+    source: str  # where it came from, e.g. "shipment-events-0@42"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that can never be processed, kept with the reason and its original bytes."""
+
+    source: str
+    reason: str
+    value: bytes | None
+    key: bytes | None
+    timestamp_ms: int
+    headers: dict[str, bytes]
+    merchant_id: str | None = None
+    event_id: str | None = None
+
+
+class WriteConflict(Exception):
+    """The stored version moved on since it was read; read again and re-fold."""
+
+
+ShipmentKey = tuple[str, str]  # (merchant_id, shipment_id)
+WarehouseKey = tuple[str, str]  # (merchant_id, warehouse_id)
+
+
+class StateStore(Protocol):
+    def load_shipments(self, keys: Iterable[ShipmentKey]) -> dict[ShipmentKey, Versioned[ShipmentState]]: ...
+    def load_warehouses(self, keys: Iterable[WarehouseKey]) -> dict[WarehouseKey, Versioned[WarehouseState]]: ...
+    def save(
+        self, writes: Sequence[tuple[ShipmentState | WarehouseState, Versioned[Any] | None]]
+    ) -> dict[int, Exception]:
+        """Write new states conditionally on the versions read; returns errors by position
+        (``WriteConflict`` for a version mismatch)."""
+        ...
+
+
+class Timeline(Protocol):
+    def history(self, entity: str) -> list[tuple[ShipmentEvent | WarehouseEvent, Disposition]]: ...
+    def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
+        """Write entries idempotently; returns positions that could not be written."""
+        ...
+
+
+class DeadLetterSink(Protocol):
+    def put(self, letters: Sequence[DeadLetter]) -> list[int]:
+        """Store dead letters; returns positions that could not be stored."""
+        ...
+
+
+class MerchantDirectory(Protocol):
+    def get(self, merchant_id: str) -> dict[str, Any] | None:
+        """Merchant settings: webhook_url, webhook_secret, customer_statuses, ..."""
+        ...
+
+
+class NotificationLog(Protocol):
+    def record(self, entry: dict[str, Any]) -> None: ...
+
+
+class OnceGuard(Protocol):
+    def run_once(self, key: str, action: Any) -> dict[str, Any]:
+        """Run ``action()`` unless an action with this key already completed; returns its result."""
+        ...
+
+
+class CustomerChannel(Protocol):
+    def send(self, message: dict[str, Any]) -> str:
+        """Hand a customer message to the fan-out; returns the message id."""
+        ...
+
+
+class WebhookSender(Protocol):
+    def deliver(self, url: str, secret: str, body: bytes) -> dict[str, Any]:
+        """POST a signed body, retrying with backoff; raises when delivery finally fails."""
+        ...
