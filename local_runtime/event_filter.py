@@ -238,4 +238,3 @@ class EventFilter:
         if not self.patterns:
             return True
         return any(_object_matches(p, event) for p in self.patterns)
-

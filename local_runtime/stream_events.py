@@ -3,8 +3,8 @@ from ``dynamodbstreams.GetRecords`` output, and of the on-failure record for a d
 
 GetRecords (through boto3) differs from what Lambda delivers in a few ways that we correct here:
 
-* ``ApproximateCreationDateTime`` comes back as a ``datetime``; Lambda sends epoch SECONDS as a number.
-  Whole seconds stay an int (as in AWS's examples); a fractional part, when the source has one, is kept.
+* ``ApproximateCreationDateTime`` comes back as a ``datetime``; Lambda sends epoch SECONDS as a number,
+  rounded down to the second (moto keeps milliseconds).
 * binary attribute values (``B``/``BS``, at any depth of ``M``/``L``) come back as ``bytes``; Lambda sends
   them base64-encoded, as DynamoDB JSON does.
 * moto fixes ``awsRegion`` to us-east-1 and ``eventVersion`` to "1.0"; Lambda's records carry the
@@ -17,6 +17,7 @@ On-failure record (``DDBStreamBatchInfo``) follows AWS's documented example: seq
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -41,15 +42,16 @@ __all__ = [
 ]
 
 
-def creation_epoch_seconds(value: datetime | float | int | str) -> int | float:
-    """``ApproximateCreationDateTime`` as Lambda sends it: epoch seconds, int when whole."""
+def creation_epoch_seconds(value: datetime | float | int | str) -> int:
+    """``ApproximateCreationDateTime`` as Lambda sends it: epoch seconds, rounded down to the second
+    (DynamoDB Streams documents the value as "rounded down to the closest second"; moto keeps ms)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         seconds = value.timestamp()
     else:
         seconds = float(value)
-    return int(seconds) if float(seconds).is_integer() else seconds
+    return math.floor(seconds)
 
 
 def _b64(data: bytes | bytearray | str) -> str:
@@ -63,7 +65,7 @@ def attribute_value_to_json(av: Mapping[str, Any]) -> dict[str, Any]:
     """One typed DynamoDB attribute value (``{"S": "x"}``) made JSON-safe (binary -> base64)."""
     if len(av) != 1:
         raise ValueError(f"not a DynamoDB attribute value: {av!r}")
-    (tag, val), = av.items()
+    ((tag, val),) = av.items()
     if tag == "B":
         return {"B": _b64(val)}
     if tag == "BS":

@@ -1,0 +1,327 @@
+"""Every DynamoDB read of the dashboard: GetItem, or a Query on a key or an index with a Limit.
+
+Never a Scan. Lists read newest first through the ``updated_key`` indexes and stop at the page
+size or at a read budget, so their cost depends on the page, not on the size of the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.settings import Settings
+from chalicelib.validation import ShipmentFilter
+from logistics.adapters.codec import from_attributes
+from logistics.domain.status import TERMINAL, Status
+
+# A filtered list stops after reading this many index items (and says so); the next page goes on.
+READ_BUDGET = 2000
+MAX_CALLS = 8
+TIMELINE_MAX = 2000
+# Shipments that should still move; EXPIRED is already the verdict "no movement", so it is left out.
+MOVING = tuple(s.value for s in Status if s not in TERMINAL and s != Status.EXPIRED)
+
+# index -> its hash-key attribute (all of these have updated_key as range key)
+SHIPMENT_INDEXES = {
+    "by_updated": "merchant_id",
+    "by_status": "merchant_status",
+    "by_geo": "merchant_geo",
+    "by_carrier": "merchant_carrier",
+    "by_warehouse": "merchant_warehouse",
+    "by_attention": "attention_merchant",
+}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_key: dict[str, Any] | None = None
+    read: int = 0  # items DynamoDB evaluated (ScannedCount) for this page
+    calls: int = 0
+    budget_exhausted: bool = False
+    key_attrs: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class ShipmentQuery:
+    """A shipments list as one DynamoDB Query: index, key condition, filter expression."""
+
+    index: str
+    kwargs: dict[str, Any]
+    key_attrs: frozenset[str]
+    scope: str  # what a cursor of this query is bound to
+
+
+def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) -> ShipmentQuery:
+    """Pick the most selective index for the filter; every other criterion becomes a filter expression."""
+    m = merchant_id
+    if flt.needs_attention:
+        index, hash_value = "by_attention", m
+    elif flt.status:
+        index, hash_value = "by_status", f"{m}#{flt.status}"
+    elif flt.warehouse:
+        index, hash_value = "by_warehouse", f"{m}#{flt.warehouse}"
+    elif flt.carrier:
+        index, hash_value = "by_carrier", f"{m}#{flt.carrier}"
+    elif flt.geo:
+        index, hash_value = "by_geo", f"{m}#{flt.geo}"
+    else:
+        index, hash_value = "by_updated", m
+    hash_attr = SHIPMENT_INDEXES[index]
+    names = {"#h": hash_attr, "#u": "updated_key"}
+    values: dict[str, Any] = {":h": _s(hash_value)}
+    condition = "#h = :h"
+    if flt.updated_since:
+        condition += " AND #u >= :since"
+        values[":since"] = _s(flt.updated_since)
+    filters: list[str] = []
+
+    def where(attr: str, value: str, placeholder: str) -> None:
+        names[f"#{placeholder}"] = attr
+        values[f":{placeholder}"] = _s(value)
+        filters.append(f"#{placeholder} = :{placeholder}")
+
+    if flt.status and index != "by_status":
+        where("merchant_status", f"{m}#{flt.status}", "st")
+    if flt.warehouse and index != "by_warehouse":
+        where("merchant_warehouse", f"{m}#{flt.warehouse}", "wh")
+    if flt.carrier and index != "by_carrier":
+        where("merchant_carrier", f"{m}#{flt.carrier}", "ca")
+    if flt.geo and index != "by_geo":
+        where("merchant_geo", f"{m}#{flt.geo}", "geo")
+    if flt.country:
+        names["#loc"], names["#cty"] = "location", "country"
+        values[":cty"] = _s(flt.country)
+        filters.append("#loc.#cty = :cty")
+    kwargs: dict[str, Any] = {
+        "TableName": settings.shipments_table,
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    key_attrs = frozenset({"merchant_id", "shipment_id", hash_attr, "updated_key"})
+    scope = f"shipments:{index}:{sorted(flt.as_dict().items())}"
+    return ShipmentQuery(index, kwargs, key_attrs, scope)
+
+
+class Reader:
+    """Read models of the dashboard over the platform's tables (docs/ARCHITECTURE.md)."""
+
+    def __init__(self, client: Any, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    # -- generic ---------------------------------------------------------------------------------
+    def page(self, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
+             key_attrs: frozenset[str], budget: int = READ_BUDGET) -> Page:
+        """Up to ``limit`` items from a Query, following DynamoDB pages while a filter thins them out.
+
+        The next key is the last returned item's key when a DynamoDB page had more matches than
+        needed, so no item is skipped or repeated between pages.
+        """
+        items: list[dict[str, Any]] = []
+        result = Page(items, key_attrs=key_attrs)
+        lek = start_key
+        filtered = "FilterExpression" in kwargs
+        while True:
+            want = limit - len(items)
+            request = dict(kwargs, Limit=max(want, 25) if filtered else want)
+            if lek:
+                request["ExclusiveStartKey"] = lek
+            response = self.client.query(**request)
+            result.calls += 1
+            result.read += int(response.get("ScannedCount", 0))
+            returned = response.get("Items", [])
+            lek = response.get("LastEvaluatedKey")
+            if len(returned) > want:
+                items.extend(returned[:want])
+                result.next_key = {a: items[-1][a] for a in key_attrs}
+                break
+            items.extend(returned)
+            if not lek or len(items) >= limit:
+                result.next_key = lek
+                break
+            if result.read >= budget or result.calls >= MAX_CALLS:
+                result.next_key = lek
+                result.budget_exhausted = True
+                break
+        result.items = [from_attributes(i) for i in items]
+        return result
+
+    def _all(self, kwargs: dict[str, Any], max_items: int) -> tuple[list[dict[str, Any]], bool]:
+        """Every item of a Query up to ``max_items``; the flag says whether it stopped early."""
+        items: list[dict[str, Any]] = []
+        request = dict(kwargs)
+        while True:
+            request["Limit"] = min(max_items - len(items), 1000)
+            response = self.client.query(**request)
+            items.extend(from_attributes(i) for i in response["Items"])
+            lek = response.get("LastEvaluatedKey")
+            if not lek:
+                return items, False
+            if len(items) >= max_items:
+                return items, True
+            request["ExclusiveStartKey"] = lek
+
+    # -- shipments -------------------------------------------------------------------------------
+    def shipment(self, merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.settings.shipments_table,
+            Key={"merchant_id": _s(merchant_id), "shipment_id": _s(shipment_id)},
+        )
+        return from_attributes(response["Item"]) if "Item" in response else None
+
+    def shipments(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None) -> Page:
+        return self.page(query.kwargs, limit, start_key, query.key_attrs)
+
+    def _by_unique_index(self, index: str, attr: str, value: str) -> list[dict[str, Any]]:
+        response = self.client.query(
+            TableName=self.settings.shipments_table, IndexName=index,
+            KeyConditionExpression="#k = :v", ExpressionAttributeNames={"#k": attr},
+            ExpressionAttributeValues={":v": _s(value)}, Limit=20,
+        )
+        return [from_attributes(i) for i in response["Items"]]
+
+    def search(self, merchant_id: str, term: str) -> list[dict[str, Any]]:
+        """By shipment id (GetItem), tracking number (by_tracking) or order reference (by_order)."""
+        found: dict[str, dict[str, Any]] = {}
+        direct = self.shipment(merchant_id, term)
+        if direct:
+            found[direct["shipment_id"]] = direct
+        for index, attr in (("by_tracking", "merchant_tracking"), ("by_order", "merchant_order")):
+            for item in self._by_unique_index(index, attr, f"{merchant_id}#{term}"):
+                if item.get("merchant_id") == merchant_id:
+                    found.setdefault(item["shipment_id"], item)
+        return sorted(found.values(), key=lambda i: i.get("updated_key", ""), reverse=True)
+
+    def by_token(self, token: str) -> dict[str, Any] | None:
+        items = self._by_unique_index("by_token", "tracking_token", token)
+        return items[0] if len(items) == 1 else None
+
+    def timeline(self, entity: str) -> tuple[list[dict[str, Any]], bool]:
+        """One entity's timeline in occurrence order (warehouse and carrier events together)."""
+        return self._all({
+            "TableName": self.settings.timeline_table,
+            "KeyConditionExpression": "entity = :e",
+            "ExpressionAttributeValues": {":e": _s(entity)},
+        }, TIMELINE_MAX)
+
+    def notifications(self, merchant_id: str, shipment_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        response = self.client.query(
+            TableName=self.settings.notifications_table,
+            KeyConditionExpression="shipment_key = :k",
+            ExpressionAttributeValues={":k": _s(f"{merchant_id}#{shipment_id}")},
+            ScanIndexForward=False, Limit=limit,
+        )
+        return [from_attributes(i) for i in response["Items"]]
+
+    def attention(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
+        """The sparse by_attention index: only shipments that need attention are in it."""
+        return self.page({
+            "TableName": self.settings.shipments_table, "IndexName": "by_attention",
+            "KeyConditionExpression": "attention_merchant = :m",
+            "ExpressionAttributeValues": {":m": _s(merchant_id)}, "ScanIndexForward": False,
+        }, limit, None, frozenset()).items
+
+    def stale(self, merchant_id: str, before_key: str, limit: int) -> list[dict[str, Any]]:
+        """Non-terminal shipments with no movement since ``before_key``: one by_status Query per
+        non-terminal status (updated_key < cutoff), so terminal shipments are never read."""
+        found: list[dict[str, Any]] = []
+        for status in MOVING:
+            response = self.client.query(
+                TableName=self.settings.shipments_table, IndexName="by_status",
+                KeyConditionExpression="merchant_status = :s AND updated_key < :cut",
+                ExpressionAttributeValues={":s": _s(f"{merchant_id}#{status}"), ":cut": _s(before_key)},
+                ScanIndexForward=True, Limit=limit,
+            )
+            found.extend(from_attributes(i) for i in response["Items"])
+        found.sort(key=lambda i: i["updated_key"])
+        return found[:limit]
+
+    def changes(self, merchant_id: str, since: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Shipments updated after ``since`` (an updated_key), oldest first, from by_updated."""
+        response = self.client.query(
+            TableName=self.settings.shipments_table, IndexName="by_updated",
+            KeyConditionExpression="merchant_id = :m AND updated_key > :since",
+            ExpressionAttributeValues={":m": _s(merchant_id), ":since": _s(since)},
+            ScanIndexForward=True, Limit=limit,
+        )
+        return [from_attributes(i) for i in response["Items"]], "LastEvaluatedKey" in response
+
+    def latest(self, merchant_id: str, limit: int, since: str | None = None) -> list[dict[str, Any]]:
+        """The most recently updated shipments (newest first), optionally only those after ``since``."""
+        condition = "merchant_id = :m"
+        values = {":m": _s(merchant_id)}
+        if since:
+            condition += " AND updated_key > :since"
+            values[":since"] = _s(since)
+        return self._all({
+            "TableName": self.settings.shipments_table, "IndexName": "by_updated",
+            "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }, limit)[0]
+
+    def count(self, index: str, hash_attr: str, value: str, cap: int) -> tuple[int, bool]:
+        """Items under one index key (Select=COUNT), counting at most ``cap``; the flag says it capped."""
+        total = 0
+        request: dict[str, Any] = {
+            "TableName": self.settings.shipments_table, "IndexName": index, "Select": "COUNT",
+            "KeyConditionExpression": "#h = :v", "ExpressionAttributeNames": {"#h": hash_attr},
+            "ExpressionAttributeValues": {":v": _s(value)},
+        }
+        while True:
+            request["Limit"] = cap - total + 1
+            response = self.client.query(**request)
+            total += int(response["Count"])
+            if total > cap:
+                return cap, True
+            if "LastEvaluatedKey" not in response:
+                return total, False
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def count_status(self, merchant_id: str, status: str, cap: int) -> tuple[int, bool]:
+        """Shipments in a status (by_status, Select=COUNT)."""
+        return self.count("by_status", "merchant_status", f"{merchant_id}#{status}", cap)
+
+    def count_attention(self, merchant_id: str, cap: int) -> tuple[int, bool]:
+        return self.count("by_attention", "attention_merchant", merchant_id, cap)
+
+    # -- warehouses ------------------------------------------------------------------------------
+    def warehouses(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
+        return self.page({
+            "TableName": self.settings.warehouses_table,
+            "KeyConditionExpression": "merchant_id = :m",
+            "ExpressionAttributeValues": {":m": _s(merchant_id)},
+        }, limit, start_key, frozenset({"merchant_id", "warehouse_id"}))
+
+    def warehouse(self, merchant_id: str, warehouse_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.settings.warehouses_table,
+            Key={"merchant_id": _s(merchant_id), "warehouse_id": _s(warehouse_id)},
+        )
+        return from_attributes(response["Item"]) if "Item" in response else None
+
+    # -- dead letters ----------------------------------------------------------------------------
+    def dead_letters(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
+        return self.page({
+            "TableName": self.settings.dead_letter_table,
+            "KeyConditionExpression": "merchant_id = :m",
+            "ExpressionAttributeValues": {":m": _s(merchant_id)},
+            "ScanIndexForward": False,
+        }, limit, start_key, frozenset({"merchant_id", "dlq_key"}))
+
+    def dead_letter(self, merchant_id: str, dlq_key: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.settings.dead_letter_table,
+            Key={"merchant_id": _s(merchant_id), "dlq_key": _s(dlq_key)},
+            ConsistentRead=True,
+        )
+        return from_attributes(response["Item"]) if "Item" in response else None

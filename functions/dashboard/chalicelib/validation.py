@@ -1,0 +1,142 @@
+"""Query-string validation: every parameter is checked and a bad one is a 400 naming the field."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chalicelib.http import bad_request
+from logistics.domain.events import to_utc
+from logistics.domain.geography import geography
+from logistics.domain.status import Status
+
+GEOS = ("EU", "NA", "APAC", "LATAM", "MEA", "OTHER")
+STATUSES = tuple(s.value for s in Status)
+MAX_LIMIT = 200
+CSV_MAX_ROWS = 1000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_TEXT = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+_UPDATED_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z(#[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127})?$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_DLQ_KEY = re.compile(r"^\d{13}#[^\x00-\x1f\x7f]{1,400}$")
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def allow_only(params: dict[str, str], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise bad_request(f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}", unknown[0])
+
+
+def limit(params: dict[str, str], default: int = 50, maximum: int = MAX_LIMIT) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise bad_request(f"limit must be an integer from 1 to {maximum}", "limit")
+    return int(raw)
+
+
+def identifier(value: str, field: str) -> str:
+    if not _ID.match(value):
+        raise bad_request(f"{field} is not a valid identifier", field)
+    return value
+
+
+def text(value: str, field: str) -> str:
+    if not _TEXT.match(value):
+        raise bad_request(f"{field} must be 1 to 128 printable characters", field)
+    return value
+
+
+def iso_datetime(value: str, field: str) -> str:
+    """An ISO 8601 date-time with offset (or a date, meaning midnight UTC), as the UTC key prefix."""
+    candidate = f"{value}T00:00:00Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else value
+    try:
+        return to_utc(candidate)
+    except ValueError as exc:
+        raise bad_request(f"{field} must be an ISO 8601 date or date-time with offset, e.g. "
+                          "2026-11-20T10:00:00Z", field) from exc
+
+
+def hours(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 24 * 90:
+        raise bad_request(f"{name} must be an integer number of hours from 1 to 2160", name)
+    return int(raw)
+
+
+def updated_key(value: str, field: str = "since") -> str:
+    if not _UPDATED_KEY.match(value):
+        raise bad_request(f"{field} must be an updated_key cursor as returned by this endpoint", field)
+    return value
+
+
+def tracking_token(value: str) -> str | None:
+    return value if _TOKEN.match(value) else None
+
+
+def dlq_key(value: str) -> str:
+    if not _DLQ_KEY.match(value):
+        raise bad_request("not a dead-letter key (<timestamp ms>#<topic>-<partition>@<offset>)", "dlq_key")
+    return value
+
+
+def search_term(params: dict[str, str]) -> str:
+    q = params.get("q", "").strip()
+    if not q:
+        raise bad_request("q is required: a shipment id, tracking number or order reference", "q")
+    return text(q, "q")
+
+
+@dataclass(frozen=True)
+class ShipmentFilter:
+    """What a shipments list may be narrowed by. One field picks the index; the rest filter."""
+
+    status: str | None = None
+    geo: str | None = None
+    country: str | None = None
+    carrier: str | None = None
+    warehouse: str | None = None
+    updated_since: str | None = None
+    needs_attention: bool = False
+
+    FIELDS = ("status", "geo", "region", "country", "carrier", "warehouse", "updated_since", "needs_attention")
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> ShipmentFilter:
+        status = params.get("status")
+        if status is not None and status.upper() not in STATUSES:
+            raise bad_request(f"status must be one of {', '.join(STATUSES)}", "status")
+        geo = params.get("geo") or params.get("region")
+        if "geo" in params and "region" in params and params["geo"] != params["region"]:
+            raise bad_request("give geo or region, not both", "region")
+        if geo is not None and geo.upper() not in GEOS:
+            raise bad_request(f"region must be one of {', '.join(GEOS)}", "region")
+        country = params.get("country")
+        if country is not None:
+            country = country.upper()
+            if not _COUNTRY.match(country):
+                raise bad_request("country must be an ISO 3166-1 alpha-2 code such as DE", "country")
+            if geo is not None and geography(country) != geo.upper():
+                raise bad_request(f"country {country} is not in region {geo.upper()}", "country")
+        attention = params.get("needs_attention")
+        if attention is not None and attention.lower() not in _TRUE + _FALSE:
+            raise bad_request("needs_attention must be true or false", "needs_attention")
+        return cls(
+            status=status.upper() if status else None,
+            geo=geo.upper() if geo else (geography(country) if country else None),
+            country=country,
+            carrier=text(params["carrier"], "carrier") if "carrier" in params else None,
+            warehouse=identifier(params["warehouse"], "warehouse") if "warehouse" in params else None,
+            updated_since=iso_datetime(params["updated_since"], "updated_since") if "updated_since" in params
+            else None,
+            needs_attention=bool(attention and attention.lower() in _TRUE),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
