@@ -193,6 +193,11 @@ def _plan_table(t: Template, res: Resource) -> CreateTable:
     billing = str(res.prop("BillingMode") or "PROVISIONED")
     throughput = None
     if res.type == "AWS::DynamoDB::GlobalTable":
+        # Locally a global table is its replica in the stack's region, which CloudFormation requires to exist.
+        regions = [r.get("Region") for r in res.prop("Replicas") or () if isinstance(r, dict)]
+        if regions and t.context.region not in regions:
+            raise TemplateError(f"Replicas {regions} must include the stack's region {t.context.region}",
+                                f"{path}.Replicas")
         # Global table capacity is auto-scaling settings per replica; locally on-demand is equivalent.
         billing = "PAY_PER_REQUEST"
     elif billing == "PROVISIONED":

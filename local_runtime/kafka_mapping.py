@@ -25,8 +25,9 @@ Retried records are kept in memory instead of being re-fetched with ``seek``: th
 so a restart re-delivers them from Kafka.
 
 Two ways to drive it: ``start()``/``stop()`` runs the poll loop in a thread; ``poll_once()`` and
-``run_until_idle()`` run it synchronously for deterministic tests. This module also holds the pieces the
-DynamoDB Streams mapping shares (:class:`MappingCounters`, :class:`OnFailureSender`, response parsing).
+``run_until_idle()`` run it synchronously for deterministic tests. This module also holds what the
+DynamoDB Streams mapping shares: :class:`BatchExecutor` (retry, bisect, age, partial responses, disposal),
+:class:`MappingCounters`, :class:`OnFailureSender` and partial-response parsing.
 """
 
 from __future__ import annotations
@@ -548,7 +549,6 @@ class KafkaEventSourceMapping:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._assigned: set[TP] = set()
-        self._ever_assigned = False
         self._queues: dict[TP, deque[_Pending]] = {}  # unresolved records per partition, offset order
         self._unbatched: deque[_Pending] = deque()  # consumed, not yet in a batch, arrival order
         self._unbatched_bytes = 0
@@ -557,7 +557,6 @@ class KafkaEventSourceMapping:
         self._committed: dict[TP, int] = {}  # what we last committed
         self._skip_before_ts: dict[TP, int] = {}  # AT_TIMESTAMP refinement (see _on_assign)
         self._lag_checked = 0.0
-        self._closed = False
         self._executor = BatchExecutor(
             name=self.name,
             spec=spec,
@@ -583,8 +582,6 @@ class KafkaEventSourceMapping:
     def _ensure_consumer(self) -> None:
         if self._consumer is not None:
             return
-        if self._closed:
-            raise RuntimeError(f"{self.name}: mapping was stopped")
         from confluent_kafka import Consumer
 
         start = self.spec.starting_position.upper()
@@ -595,6 +592,9 @@ class KafkaEventSourceMapping:
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "session.timeout.ms": 6000,
+            # librdkafka's default heartbeat (3 s) is half the session; a third or less rides out a
+            # slow coordinator answer without the group expiring the member.
+            "heartbeat.interval.ms": 1000,
             # Retrying a batch can take long without polling; the session (heartbeats) still proves
             # liveness, so allow long gaps between polls instead of being kicked out of the group.
             "max.poll.interval.ms": 3_600_000,
@@ -631,7 +631,8 @@ class KafkaEventSourceMapping:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling: the current invocation finishes, resolved offsets are committed, the consumer
-        leaves the group. Records of a batch still being retried stay uncommitted (redelivered later)."""
+        leaves the group. Records of a batch still being retried stay uncommitted (redelivered later).
+        ``start()`` may be called again afterwards (a new consumer joins the same group)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -644,7 +645,6 @@ class KafkaEventSourceMapping:
                     self._consumer.close()
                     self._consumer = None
             self._sender.close()
-            self._closed = True
 
     @property
     def running(self) -> bool:
@@ -656,7 +656,6 @@ class KafkaEventSourceMapping:
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         from confluent_kafka import OFFSET_END, TopicPartition
 
-        self._ever_assigned = True
         self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
         if self.spec.starting_position.upper() == "AT_TIMESTAMP" and self.spec.starting_position_timestamp:
             ts_ms = int(float(self.spec.starting_position_timestamp) * 1000)
@@ -680,9 +679,9 @@ class KafkaEventSourceMapping:
     def _forget(self, tps: Iterable[TP]) -> None:
         gone = set(tps)
         for tp in gone:
+            # _committed is kept: it is what we last wrote (shown by status after stop()).
             self._queues.pop(tp, None)
             self._fetch_pos.pop(tp, None)
-            self._committed.pop(tp, None)
             self._skip_before_ts.pop(tp, None)
         self._assigned -= gone
         self._unbatched = deque(p for p in self._unbatched if p.tp not in gone)
@@ -738,7 +737,12 @@ class KafkaEventSourceMapping:
         record = build_kafka_record(msg)
         if self._filter:
             subject, has_json = self._filter_subject(record, msg)
-            passes = (self._filter if has_json else self._filter_without_value).matches(subject)
+            if has_json:
+                passes = self._filter.matches(subject)
+            else:
+                # Only patterns that do not look at `value` can match (an empty EventFilter would
+                # match everything, so check that there is one).
+                passes = bool(self._filter_without_value) and self._filter_without_value.matches(subject)
             if not passes:
                 self.counters.records_filtered += 1
                 return
@@ -884,7 +888,7 @@ class KafkaEventSourceMapping:
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            # e.g. during a rebalance; positions stay unresolved here and are committed next round.
+            # e.g. during a rebalance: _committed is unchanged, so the same offsets are retried next round.
             log.warning("%s: commit failed: %s", self.name, exc)
             return
         for o in offsets:
@@ -899,8 +903,8 @@ class KafkaEventSourceMapping:
         Commits resolved offsets afterwards. Returns the number of records consumed plus invoked.
         """
         with self._lock:
-            if not self.spec.enabled:
-                return 0
+            if not self.spec.enabled or (self._stop.is_set() and self._consumer is None):
+                return 0  # disabled, or stopped (start() again to resume)
             self._ensure_consumer()
             progress = 0
             if self._work:
@@ -915,16 +919,21 @@ class KafkaEventSourceMapping:
                         progress += len(batch)
                         self._executor.step(self._work)
             self._commit_resolved()
-            if time.monotonic() - self._lag_checked > 2.0:
+            if time.monotonic() - self._lag_checked > 0.5:
                 self._update_lag()
             return progress
 
     def _watermarks(self, tp: TP) -> tuple[int, int] | None:
         from confluent_kafka import TopicPartition
 
+        # The cached values come with every fetch response, so they are fresh while we consume. A
+        # broker query (cached=False) costs ~0.5 s per partition on Tansu and under-reports the high
+        # watermark after multi-record batches; None until the first fetch response.
         try:
-            lo, hi = self._consumer.get_watermark_offsets(TopicPartition(*tp), timeout=2, cached=False)
+            lo, hi = self._consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
         except Exception:
+            return None
+        if lo < 0 or hi < 0:
             return None
         return lo, hi
 
@@ -979,13 +988,17 @@ class KafkaEventSourceMapping:
 
         Raises ``TimeoutError`` after ``timeout`` seconds (e.g. a batch that keeps failing forever).
         """
+        if not self.spec.enabled:
+            return
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: not idle after {timeout}s ({self.status()})")
             progress = self.poll_once(timeout=min(0.2, idle_s))
-            busy = progress > 0 or bool(self._work) or bool(self._unbatched) or not self._ever_assigned
+            # An empty assignment is a rebalance in progress (locally a mapping is its group's only
+            # member), not a finished job.
+            busy = progress > 0 or bool(self._work) or bool(self._unbatched) or not self._assigned
             if busy:
                 quiet_since = None
                 continue
@@ -1003,7 +1016,8 @@ class KafkaEventSourceMapping:
         return {partition_key(*tp): off for tp, off in sorted(self._committed.items())}
 
     def status(self) -> dict[str, Any]:
-        """A snapshot for a status display."""
+        """A snapshot for a status display (safe to call from another thread)."""
+        work = list(self._work)  # C-level copies: atomic under the GIL while the poller runs
         return {
             "name": self.name,
             "kind": self.spec.kind,
@@ -1013,7 +1027,7 @@ class KafkaEventSourceMapping:
             "running": self.running,
             "assigned": sorted(partition_key(*tp) for tp in self._assigned),
             "buffered": len(self._unbatched),
-            "retrying": sum(len(w.records) for w in self._work),
+            "retrying": sum(len(w.records) for w in work),
             "committed": self.committed_offsets(),
             **self.counters.snapshot(),
         }

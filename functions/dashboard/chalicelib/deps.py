@@ -6,7 +6,8 @@ them (a capturing publisher, a fixed clock) and ``reset`` drops them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,19 @@ def override(**values: Any) -> None:
 def reset() -> None:
     _built.clear()
     _overrides.clear()
+
+
+@contextmanager
+def overridden(**values: Any) -> Iterator[None]:
+    """``override`` for the duration of a ``with`` block."""
+    previous = {k: _overrides[k] for k in values if k in _overrides}
+    _overrides.update(values)
+    try:
+        yield
+    finally:
+        for name in values:
+            _overrides.pop(name, None)
+        _overrides.update(previous)
 
 
 def settings() -> Settings:

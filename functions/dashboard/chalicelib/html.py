@@ -42,9 +42,9 @@ def h(tag: str, attrs: dict[str, Any] | None = None, *children: Any) -> Markup:
             continue
         name = name.rstrip("_").replace("_", "-")
         parts.append(name if value is True else f'{name}="{esc(value)}"')
+    if tag in VOID:  # self-closed, which inline SVG needs (an unclosed <rect> would swallow what follows)
+        return Markup("<" + " ".join(parts) + " />")
     opening = "<" + " ".join(parts) + ">"
-    if tag in VOID:
-        return Markup(opening)
     return Markup(f"{opening}{_children(children)}</{tag}>")
 
 

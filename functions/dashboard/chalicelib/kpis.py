@@ -28,7 +28,7 @@ def _moment(utc: str) -> datetime:
     return datetime.fromisoformat(utc.replace("Z", "+00:00"))
 
 
-def _key(moment: datetime) -> str:
+def utc_key(moment: datetime) -> str:
     return to_utc(moment.isoformat())
 
 
@@ -37,13 +37,15 @@ def is_late(item: dict[str, Any], today: str) -> bool:
     eta = (item.get("eta") or {}).get("date")
     if not eta:
         return False
-    delivered = (item.get("milestones") or {}).get(Status.DELIVERED.value)
-    if delivered:
+    if item.get("status") == Status.DELIVERED.value:
+        delivered = (item.get("milestones") or {}).get(Status.DELIVERED.value) or item.get("status_changed_at") or ""
         return delivered[:10] > eta
     return item.get("status") not in _TERMINAL and today > eta
 
 
 def transit_hours(item: dict[str, Any]) -> float | None:
+    if item.get("status") != Status.DELIVERED.value:
+        return None
     milestones = item.get("milestones") or {}
     picked, delivered = milestones.get(Status.PICKED_UP.value), milestones.get(Status.DELIVERED.value)
     if not picked or not delivered:
@@ -72,7 +74,7 @@ def throughput(updated: list[str]) -> dict[str, Any]:
     counts = Counter(bucket(m) for m in moments)
     series, at = [], bucket(moments[0])
     while at <= moments[-1]:
-        series.append({"t": _key(at), "n": counts.get(at, 0)})
+        series.append({"t": utc_key(at), "n": counts.get(at, 0)})
         at += timedelta(minutes=size)
     return {"bucket_minutes": size, "series": series}
 
@@ -98,7 +100,7 @@ def compute(reader: Reader, merchant_id: str, now: datetime, sample: int = DEFAU
         regions[geo]["late"] += late
         regions[geo]["exceptions"] += item.get("status") == Status.EXCEPTION.value
         eta = (item.get("eta") or {}).get("date")
-        if (item.get("milestones") or {}).get(Status.DELIVERED.value) and eta:
+        if item.get("status") == Status.DELIVERED.value and eta:
             delivered += 1
             on_time += not late
         hours = transit_hours(item)
@@ -113,13 +115,13 @@ def compute(reader: Reader, merchant_id: str, now: datetime, sample: int = DEFAU
         return sorted(rows, key=lambda r: (-r["shipments"], r["from"], r["to"]))
 
     all_hours = [h for v in routes.values() for h in v]
-    since = _key(now - timedelta(minutes=RATE_WINDOW_MIN))
+    since = utc_key(now - timedelta(minutes=RATE_WINDOW_MIN))
     recent = reader.latest(merchant_id, RATE_CAP, since=since)
     updated = [i["updated_at"] for i in items if i.get("updated_at")]
     attention, attention_capped = reader.count_attention(merchant_id, COUNT_CAP)
     return {
         "merchant_id": merchant_id,
-        "generated_at": _key(now),
+        "generated_at": utc_key(now),
         "counts": {"by_status": counts, "total": sum(counts.values()), "capped": capped, "cap_per_status": COUNT_CAP,
                    "method": "by_status Query, Select=COUNT, per status"},
         "needs_attention": {"count": attention, "capped": attention_capped},

@@ -72,11 +72,12 @@ def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) ->
     else:
         index, hash_value = "by_updated", m
     hash_attr = SHIPMENT_INDEXES[index]
-    names = {"#h": hash_attr, "#u": "updated_key"}
+    names = {"#h": hash_attr}
     values: dict[str, Any] = {":h": _s(hash_value)}
     condition = "#h = :h"
     if flt.updated_since:
         condition += " AND #u >= :since"
+        names["#u"] = "updated_key"
         values[":since"] = _s(flt.updated_since)
     filters: list[str] = []
 

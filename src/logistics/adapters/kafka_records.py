@@ -32,7 +32,8 @@ def inbound_records(event: dict[str, Any]) -> list[InboundRecord]:
             try:
                 for header in raw.get("headers") or []:
                     for name, data in header.items():
-                        headers[name] = bytes(data)
+                        # Java bytes are signed: AWS may send 0x80-0xFF as -128..-1.
+                        headers[name] = bytes(b & 0xFF for b in data)
                 value = _b64(raw.get("value"))
                 key = _b64(raw.get("key"))
             except (binascii.Error, ValueError, TypeError) as exc:

@@ -55,6 +55,8 @@ def _validator(kind: str, version: int) -> Draft202012Validator:
 def kind_of(payload: dict[str, Any]) -> str:
     """Which contract a payload claims to follow, from its ``event_type``."""
     event_type = payload.get("event_type")
+    if not isinstance(event_type, str):  # a list or an object would not even hash
+        raise ContractError(f"unknown event_type {event_type!r}")
     if event_type in WAREHOUSE_EVENT_TYPES:
         return WAREHOUSE
     if event_type in SHIPMENT_EVENT_TYPES:

@@ -165,6 +165,25 @@ def fold(events: Iterable[ShipmentEvent], state: ShipmentState | None = None) ->
     ordered = unique_in_order(events)
     voided = frozenset(e.correction_of for e in ordered if e.is_correction and e.correction_of)
     dispositions: dict[str, Disposition] = {}
+    if state is None:
+        # A voided event changes nothing, not even when it comes first: the record opens with the first
+        # event that counts, and the voided ones before it are only counted (unless every event is voided).
+        opener = next((i for i, e in enumerate(ordered) if e.event_id not in voided), 0)
+        if opener:
+            leading, ordered = ordered[:opener], ordered[opener:]
+            state, disposition = step(None, ordered[0], voided)
+            recent: tuple[str, ...] = ()
+            for event in (*leading, ordered[0]):
+                recent = remember(recent, event.event_id)
+                dispositions[event.event_id] = Disposition.VOIDED
+            dispositions[ordered[0].event_id] = disposition
+            state = replace(
+                state,
+                event_count=state.event_count + len(leading),
+                corrections=state.corrections + sum(1 for e in leading if e.is_correction),
+                recent_event_ids=recent,
+            )
+            ordered = ordered[1:]
     for event in ordered:
         state, dispositions[event.event_id] = step(state, event, voided)
     return ShipmentFold(state, dispositions)
