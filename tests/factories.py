@@ -40,7 +40,8 @@ def shipment_event(shipment_id: str = "s1", status: str = "IN_TRANSIT", at: str 
 
 
 def warehouse_event(event_type: str = "received", warehouse_id: str = "w1", at: str = "2026-11-20T08:00:00+01:00",
-                    merchant_id: str = "m1", items: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+                    merchant_id: str = "m1", items: list[dict[str, Any]] | None = None,
+                    **fields: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "event_id": fields.pop("event_id", f"w{next(_ids)}"),
         "schema_version": 1,

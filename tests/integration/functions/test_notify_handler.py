@@ -55,7 +55,8 @@ def world(stack, receiver):
     sqs, sns = stack.client("sqs"), stack.client("sns")
     queue_url = sqs.create_queue(QueueName=f"{stack.physical('ShipmentsTable')}-customer-inbox")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=stack.deployment.resources["CustomerNotificationsTopic"].ref, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    topic_arn = stack.deployment.resources["CustomerNotificationsTopic"].ref
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     return stack, receiver, queue_url
 
 
