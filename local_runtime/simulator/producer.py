@@ -181,6 +181,8 @@ class KafkaSink:
                 self.stats.partitions[(msg.topic(), msg.partition())] += 1
 
     def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers) -> None:
+        # No explicit timestamp: the record gets CreateTime = now. Simulated occurrence times can be
+        # weeks old, and a mapping's MaximumRecordAgeInSeconds judges records by this timestamp.
         while True:
             try:
                 self.producer.produce(topic, value=value, key=key, headers=list(headers),

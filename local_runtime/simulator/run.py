@@ -4,8 +4,9 @@ Determinism: every random choice comes from ``random.Random`` generators seeded 
 from the seed and the simulated clock's base (string seeds hash the same in every process, unlike
 ``hash()``), one generator per concern (journeys, devices, noise) so, e.g., changing noise shares does
 not change the journeys. Simulated time is a discrete-event clock: events are produced in occurrence
-order, and the wall clock only paces *when* they are sent. Same seed and same clock base therefore give
-the same messages, byte for byte, whatever the rate.
+order, and the wall clock only paces *when* they are sent. Same seed, same clock base and same
+concurrency (by default derived from ``count``, or ``rate`` x ``duration``) therefore give the same
+messages, byte for byte, whatever the pacing.
 
 :func:`simulate` is the API; :func:`main` is the CLI (``logistics simulate``).
 """
@@ -19,7 +20,9 @@ import itertools
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +33,7 @@ from typing import IO, Any
 from local_runtime.simulator.devices import ScanGuns, Task, WarehouseFloor
 from local_runtime.simulator.journeys import Journey, JourneyPlanner
 from local_runtime.simulator.noise import DUPLICATE, LATE, POISON, NoiseInjector, NoiseShares, Outgoing
-from local_runtime.simulator.producer import KafkaSink, Sink, as_sink
+from local_runtime.simulator.producer import DeliveryStats, JsonLinesSink, KafkaSink, Sink, TeeSink, as_sink
 from local_runtime.simulator.world import EPOCH, SHIPMENT, WAREHOUSE, Emission, Ids, World, epoch_ms
 from logistics.contracts import to_domain
 from logistics.domain import shipment as shipment_domain
@@ -40,19 +43,23 @@ from logistics.domain.shipment import ShipmentState
 from logistics.domain.warehouse import WarehouseState
 
 DEFAULT_TOPICS = ("shipment-events", "warehouse-events")
-EVENTS_PER_JOURNEY = 24  # measured mean, warehouse scans included; sizes the default concurrency
+# Measured (2,000 journeys / a 187-day run): sizes the default concurrency and clock lookback.
+EVENTS_PER_JOURNEY = 18  # warehouse scans and customer returns included
+SLOT_EVENTS_PER_DAY = 3.2  # events per simulated day from one journey slot
+DEVICE_EVENTS_PER_DAY = 43.0  # replenishment, putaway, cycle counts, cold rooms: all warehouses
 
 
 class SimClock:
     """Simulated time. ``base`` is where it starts; ``now`` follows the events as they are produced.
 
     Inject one (or a datetime) into :func:`simulate` for reproducible timestamps; the default base is
-    the current time, floored to the minute, minus ``lookback`` so most events lie in the past.
+    the current time, floored to the minute, minus ``lookback`` so the events lie in the past
+    (:func:`simulate` sizes the lookback to the run, see :func:`default_lookback`).
     """
 
-    def __init__(self, base: datetime | None = None, *, lookback: timedelta = timedelta(days=21)) -> None:
+    def __init__(self, base: datetime | None = None, *, lookback: timedelta = timedelta(days=30)) -> None:
         if base is None:
-            base = datetime.now(UTC).replace(second=0, microsecond=0) - lookback
+            base = (datetime.now(UTC) - lookback).replace(second=0, microsecond=0)
         if base.tzinfo is None:
             raise ValueError("the clock base must be timezone-aware")
         self.base = base.astimezone(UTC).replace(microsecond=0)
@@ -71,7 +78,7 @@ class EventStream:
 
     def __init__(self, seed: int, clock: SimClock, concurrency: int, world: World | None = None) -> None:
         self.clock = clock
-        self.world = world or World(seed)
+        self.world = world or World()
         material = f"{seed}:{clock.seed_material()}"
         journey_rng = random.Random(f"{material}:journeys")
         device_rng = random.Random(f"{material}:devices")
@@ -218,8 +225,7 @@ class Summary:
             "per_topic": dict(self.per_topic),
             "poison_by_kind": dict(self.poison_by_kind),
             "journeys": self.journeys,
-            "shipments": len(self.shipments),
-            "warehouses": len(self.warehouses),
+            "shipments": len(self.shipments) if self.shipments else None,  # None: no ground truth kept
             "elapsed_s": round(self.elapsed_s, 3),
             "rate": round(self.rate, 1),
             "interrupted": self.interrupted,
@@ -259,7 +265,8 @@ class _Progress:
 
     def line(self, s: Summary, elapsed: float, sink: Sink) -> str:
         rate = s.produced / elapsed if elapsed > 0 else 0.0
-        delivered = f"  delivered {sink.stats.delivered:,}" if isinstance(sink, KafkaSink) else ""
+        stats = delivery_stats(sink)
+        delivered = f"  delivered {stats.delivered:,}" if stats is not None else ""
         sim = f"  sim {s.sim_end:%Y-%m-%d %H:%MZ}" if s.sim_end else ""
         return (f"simulate: {s.produced:,} produced  {rate:,.0f}/s  dup {s.duplicates:,}  late {s.late:,}  "
                 f"poison {s.poison:,}{delivered}{sim}")
@@ -281,6 +288,32 @@ class _Progress:
 # --------------------------------------------------------------------------------------------------
 # simulate()
 # --------------------------------------------------------------------------------------------------
+
+
+def delivery_stats(sink: Sink) -> DeliveryStats | None:
+    """Delivery reports of the Kafka sink, also when it is one branch of a :class:`TeeSink`."""
+    if isinstance(sink, KafkaSink):
+        return sink.stats
+    if isinstance(sink, TeeSink):
+        return next((s for s in map(delivery_stats, sink.sinks) if s is not None), None)
+    return None
+
+
+def default_lookback(count: int | None, rate: float | None, duration: float | None,
+                     concurrency: int) -> timedelta:
+    """How far back to start the simulated clock so a bounded run ends a little before now.
+
+    Each of the ``concurrency`` slots runs one journey after another and the warehouses add their own
+    activity, so a simulated day holds about ``concurrency * SLOT_EVENTS_PER_DAY +
+    DEVICE_EVENTS_PER_DAY`` events. Occurrence times in the future would look odd on a dashboard and
+    confuse "no update for N days" rules.
+    """
+    expected = count if count is not None else (rate * duration if rate and duration else None)
+    if expected is None:
+        return timedelta(days=30)  # open-ended run: it will reach the present after a while
+    # 0.95: the staggered first orders make the first days denser than the steady state.
+    days = expected / (concurrency * SLOT_EVENTS_PER_DAY + DEVICE_EVENTS_PER_DAY) * 0.95 + 0.75
+    return timedelta(days=min(max(days, 1.0), 365.0))
 
 
 def default_concurrency(count: int | None, rate: float | None, duration: float | None) -> int:
@@ -321,8 +354,14 @@ def simulate(
     if count is not None and count < 0:
         raise ValueError("count must be >= 0")
     sink = as_sink(producer_or_sink)
-    sim_clock = clock if isinstance(clock, SimClock) else SimClock(clock)
-    stream = EventStream(seed, sim_clock, concurrency or default_concurrency(count, rate, duration))
+    slots = concurrency or default_concurrency(count, rate, duration)
+    if isinstance(clock, SimClock):
+        sim_clock = clock
+    elif clock is not None:
+        sim_clock = SimClock(clock)
+    else:
+        sim_clock = SimClock(lookback=default_lookback(count, rate, duration, slots))
+    stream = EventStream(seed, sim_clock, slots)
     source = iter(stream)
     noise_rng = random.Random(f"{seed}:{sim_clock.seed_material()}:noise")
     injector = NoiseInjector(shares, noise_rng, Ids(noise_rng))
@@ -401,9 +440,10 @@ def simulate(
     summary.elapsed_s = monotonic() - started
     summary.journeys = stream.journeys_started
     summary.scenarios = dict(stream.scenarios) if truth else {}
-    if isinstance(sink, KafkaSink):
-        summary.delivered = sink.stats.delivered
-        summary.delivery_failed = sink.stats.failed
+    stats = delivery_stats(sink)
+    if stats is not None:
+        summary.delivered = stats.delivered
+        summary.delivery_failed = stats.failed
     meter.update(summary, summary.elapsed_s, sink, final=True)
     return summary
 
@@ -427,11 +467,12 @@ def _instant(text: str) -> datetime:
     return moment
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="logistics simulate",
-        description="Produce simulated shipment and warehouse events (with duplicates, late and poison events) "
-                    "to Kafka.")
+DESCRIPTION = ("Produce simulated shipment and warehouse events (with duplicates, late and poison events) "
+               "to Kafka.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulator's options, added to any parser (``logistics simulate`` hooks in with this)."""
     parser.add_argument("--bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
                         help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS)")
     parser.add_argument("--rate", type=float, default=200.0, help="messages per second; 0 = as fast as possible")
@@ -440,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--seed", type=int, default=0, help="same seed and --start give the same bytes")
     parser.add_argument("--start", type=_instant,
-                        help="simulated clock base, ISO 8601 with offset (default: now minus 21 days)")
+                        help="simulated clock base, ISO 8601 with offset (default: early enough that the run "
+                             "ends before now)")
     parser.add_argument("--duplicates", type=_share, default=0.02, help="share of duplicate messages")
     parser.add_argument("--late", type=_share, default=0.02, help="share of late (out-of-order) events")
     parser.add_argument("--poison", type=_share, default=0.01, help="share of poison messages")
@@ -451,12 +493,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="write JSON lines to this file ('-' = stdout) instead of Kafka")
     parser.add_argument("--truth", metavar="PATH", help="write the summary with the ground truth as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logistics simulate", description=DESCRIPTION)
+    add_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``logistics simulate``: returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    return run_from_args(build_parser().parse_args(argv))
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run with parsed :func:`add_arguments` options; prints the summary JSON; returns the exit code."""
     if args.output is None and not args.bootstrap_servers:
         print("simulate: set --bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS (or use --output FILE)",
               file=sys.stderr)
@@ -466,19 +517,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
-    from local_runtime.simulator.producer import JsonLinesSink
-
     if args.output is not None:
         sink: Any = JsonLinesSink.open(args.output)
     else:
         config = {"compression.type": args.compression} if args.compression else None
         sink = KafkaSink(args.bootstrap_servers, config=config)
+    # SIGTERM (e.g. from a supervisor) ends the run like Ctrl-C: held-back events go out, then a flush.
+    stopping = threading.Event()
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         summary = simulate(
             sink, rate=args.rate, count=args.count, duration=args.duration, seed=args.seed, shares=shares,
             topics=(args.shipment_topic, args.warehouse_topic), progress=not args.no_progress,
-            clock=args.start, concurrency=args.concurrency, truth=args.truth is not None)
+            clock=args.start, concurrency=args.concurrency, truth=args.truth is not None, stop=stopping.is_set)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if isinstance(sink, JsonLinesSink):
             sink.close()
     report = summary.to_dict()

@@ -10,7 +10,6 @@ an IANA time zone so events can state ``occurred_at`` with the local UTC offset 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
@@ -540,11 +539,13 @@ class Route:
 
 
 class World:
-    """The static world plus seeded choices (customer pools, routes)."""
+    """The static world plus choices made with a caller's seeded generator (customers, routes).
 
-    def __init__(self, seed: int | str = 0) -> None:
-        # Customers only depend on the seed (not the clock) so a re-run of a seed meets the same people.
-        self._rng = random.Random(f"{seed}:customers")
+    Holds per-merchant customer pools, so returning customers show up; all randomness comes from the
+    generator passed to each method, which keeps a seeded run reproducible.
+    """
+
+    def __init__(self) -> None:
         self.merchants = MERCHANTS
         self.warehouses = WAREHOUSES
         self.carriers = CARRIERS
@@ -657,16 +658,22 @@ def local_iso(at: datetime, tz: str) -> str:
 
 
 def epoch_ms(at: datetime) -> int:
-    return (at - EPOCH) // timedelta(milliseconds=1)
+    """Milliseconds since the epoch (simulated instants are whole milliseconds, so the float is exact)."""
+    return round(at.timestamp() * 1000)
 
 
-# Crockford base32 (no I, L, O, U), mapped from the RFC 4648 alphabet position by position, so the
-# fast C encoder in ``base64`` can do the work and ids keep numeric order as text.
-_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+# Crockford base32 (no I, L, O, U), two characters (10 bits) per step: ids keep numeric order as text.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
 
 
-def _base32(value: int, nbytes: int) -> str:
-    return base64.b32encode(value.to_bytes(nbytes, "big")).translate(_CROCKFORD).rstrip(b"=").decode()
+def _base32(value: int, length: int) -> str:
+    """The low ``5 * length`` bits of ``value`` as ``length`` Crockford characters (``length`` even)."""
+    chunks = []
+    for _ in range(length // 2):
+        chunks.append(_PAIRS[value & 1023])
+        value >>= 10
+    return "".join(reversed(chunks))
 
 
 class Ids:
@@ -678,10 +685,10 @@ class Ids:
     def event_id(self, at: datetime) -> str:
         """ULID-style: 48-bit time then 80 random bits, so ids sort roughly by occurrence."""
         value = (max(epoch_ms(at), 0) << 80) | self.rng.getrandbits(80)
-        return "evt-" + _base32(value, 16)
+        return "evt-" + _base32(value, 26)
 
     def shipment_id(self, prefix: str = "SHP") -> str:
-        return f"{prefix}-{_base32(self.rng.getrandbits(64), 8)[:12]}"
+        return f"{prefix}-{_base32(self.rng.getrandbits(60), 12)}"
 
     def order_ref(self, merchant: Merchant) -> str:
         return f"{merchant.code}-{self.rng.randrange(10**7, 10**8)}"

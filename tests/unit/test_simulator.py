@@ -455,7 +455,7 @@ def test_routes_within_and_across_geographies() -> None:
 
 
 def test_customers_have_channels_zones_quiet_hours_and_some_opted_out() -> None:
-    world = World(0)
+    world = World()
     rng = random.Random(0)
     customers = [world.customer(MERCHANTS[0], rng.choice(CITIES["EU"]), rng) for _ in range(400)]
     assert any(not c.channels for c in customers)

@@ -95,5 +95,10 @@ def test_handling_event_without_shipment_has_no_view():
 
 def test_mapping_covers_exactly_the_handling_events():
     assert set(WAREHOUSE_TO_SHIPMENT_STATUS) == {
-        "picked", "packed", "staged", "loaded", "dispatched", "return_received",
+        "picked",
+        "packed",
+        "staged",
+        "loaded",
+        "dispatched",
+        "return_received",
     }

@@ -221,9 +221,7 @@ HHMM = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.sampled
 
 @settings(max_examples=300, deadline=None)
 @given(
-    now=st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2025, 12, 31), timezones=st.just(UTC)
-    ),
+    now=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2025, 12, 31), timezones=st.just(UTC)),
     start=HHMM,
     end=HHMM,
     tz=st.sampled_from(ZONES),

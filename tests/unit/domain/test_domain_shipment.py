@@ -198,9 +198,7 @@ def test_an_older_event_arriving_later_takes_its_place_in_occurrence_order():
 
 
 def test_late_count_counts_only_late_not_ignored():
-    result = fold(
-        [ev("a", S.IN_TRANSIT, 0), ev("b", S.CREATED, 1), ev("c", S.DELIVERED, 2), ev("d", S.IN_TRANSIT, 3)]
-    )
+    result = fold([ev("a", S.IN_TRANSIT, 0), ev("b", S.CREATED, 1), ev("c", S.DELIVERED, 2), ev("d", S.IN_TRANSIT, 3)])
     assert result.dispositions == {"a": D.APPLIED, "b": D.LATE, "c": D.APPLIED, "d": D.IGNORED}
     assert result.state.late_count == 1
 
@@ -419,8 +417,17 @@ def test_location_origin_and_geo():
 
 @pytest.mark.parametrize(
     ("location", "geo"),
-    [(BERLIN, "EU"), (LYON, "EU"), (NEW_YORK, "NA"), (TOKYO, "APAC"), ({"country": "BR"}, "LATAM"),
-     ({"country": "ZA"}, "MEA"), ({"country": "AQ"}, "OTHER"), ({"city": "nowhere"}, None), (None, None)],
+    [
+        (BERLIN, "EU"),
+        (LYON, "EU"),
+        (NEW_YORK, "NA"),
+        (TOKYO, "APAC"),
+        ({"country": "BR"}, "LATAM"),
+        ({"country": "ZA"}, "MEA"),
+        ({"country": "AQ"}, "OTHER"),
+        ({"city": "nowhere"}, None),
+        (None, None),
+    ],
 )
 def test_geo_of_the_current_location(location, geo):
     assert fold([ev("a", S.IN_TRANSIT, 0, location=location)]).state.geo == geo
@@ -428,9 +435,16 @@ def test_geo_of_the_current_location(location, geo):
 
 def test_carried_fields_keep_the_last_value_given():
     events = [
-        ev("a", S.CREATED, 0, carrier="DHL", tracking_number="T1", order_ref="o-1",
-           eta={"date": "2024-05-03", "window_start": "09:00", "window_end": "12:00"},
-           customer={"contact_ref": "c-1"}),
+        ev(
+            "a",
+            S.CREATED,
+            0,
+            carrier="DHL",
+            tracking_number="T1",
+            order_ref="o-1",
+            eta={"date": "2024-05-03", "window_start": "09:00", "window_end": "12:00"},
+            customer={"contact_ref": "c-1"},
+        ),
         ev("b", S.PICKED_UP, 1),
         ev("c", S.IN_TRANSIT, 2, carrier="UPS", eta={"date": "2024-05-04"}),
     ]
@@ -487,7 +501,12 @@ def test_fold_is_independent_of_input_order_and_duplicates():
     ]
     expected = fold(events)
     assert expected.dispositions == {
-        "a": D.APPLIED, "b": D.APPLIED, "c": D.LATE, "d": D.APPLIED, "e": D.APPLIED, "f": D.APPLIED,
+        "a": D.APPLIED,
+        "b": D.APPLIED,
+        "c": D.LATE,
+        "d": D.APPLIED,
+        "e": D.APPLIED,
+        "f": D.APPLIED,
         "g": D.IGNORED,
     }
     rng = random.Random(7)

@@ -68,10 +68,10 @@ def test_ranks_and_phases_follow_the_design():
 
 
 def test_terminal_statuses():
-    assert TERMINAL == {DEL, RTD, CAN, LOST}
+    assert {DEL, RTD, CAN, LOST} == TERMINAL
     assert [s for s in S if is_terminal(s)] == [DEL, RTD, CAN, LOST]
     assert not is_terminal(EXP)  # soft-terminal only
-    assert ANYTIME == {EXC, EXP}
+    assert {EXC, EXP} == ANYTIME
 
 
 def test_counts_of_allowed_moves():
