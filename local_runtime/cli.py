@@ -143,13 +143,31 @@ def _run_deploy(args: argparse.Namespace) -> int:
 
 
 def _configure_up(parser: argparse.ArgumentParser) -> None:
+    from local_runtime import up
+
     add_template_arguments(parser)
-    parser.add_argument("--simulate", action="store_true", help="also run the event simulator")
+    up.configure(parser)
 
 
 def _run_up(args: argparse.Namespace) -> int:
-    print("`logistics up` is not implemented yet", file=sys.stderr)
-    return 2
+    from local_runtime import up
+
+    return up.run(args)
+
+
+# ---------------------------------------------------------------------------------------------- simulate
+
+
+def _configure_simulate(parser: argparse.ArgumentParser) -> None:
+    from local_runtime.simulator.run import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from local_runtime.simulator.run import run_from_args
+
+    return run_from_args(args)
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -161,6 +179,8 @@ COMMANDS: dict[str, Command] = {
     "deploy": Command("create the template's resources on moto / LocalStack and print their ids", _configure_deploy,
                       _run_deploy),
     "up": Command("run the whole platform locally (embedded Kafka + AWS)", _configure_up, _run_up),
+    "simulate": Command("produce simulated shipment, warehouse and device events to Kafka", _configure_simulate,
+                        _run_simulate),
 }
 
 

@@ -165,7 +165,7 @@ class Summary:
     poison_by_kind: Counter[str] = field(default_factory=Counter)
     journeys: int = 0
     elapsed_s: float = 0.0
-    interrupted: bool = False
+    interrupted: bool = False  # ended by Ctrl-C, SIGTERM or ``stop()`` rather than count/duration
     delivered: int | None = None  # Kafka delivery reports (None for sinks without them)
     delivery_failed: int | None = None
     undelivered: int = 0  # still queued when the final flush timed out
@@ -317,10 +317,15 @@ def default_lookback(count: int | None, rate: float | None, duration: float | No
 
 
 def default_concurrency(count: int | None, rate: float | None, duration: float | None) -> int:
-    """Active journeys: about four journey lifetimes per slot in a bounded run, so most journeys finish."""
+    """Active journeys: about four journey lifetimes per slot in a bounded run, so most journeys finish.
+
+    An open-ended run (``logistics up``) gets many slots instead: simulated time then advances slowly
+    (a simulated day holds ``slots * SLOT_EVENTS_PER_DAY`` events), so starting 30 days back it reaches
+    the present only after a long while (about 1.6 hours at 50 events/s).
+    """
     expected = count if count is not None else (rate * duration if rate and duration else None)
     if expected is None:
-        return 300
+        return max(300, min(5000, round((rate or 0) * 60)))
     return max(3, min(3000, round(expected / (EVENTS_PER_JOURNEY * 4))))
 
 
@@ -416,6 +421,7 @@ def simulate(
     try:
         while True:
             if stop is not None and stop():
+                summary.interrupted = True
                 break
             if deadline is not None and monotonic() >= deadline:
                 break

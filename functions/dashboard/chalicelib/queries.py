@@ -134,7 +134,8 @@ class Reader:
         filtered = "FilterExpression" in kwargs
         while True:
             want = limit - len(items)
-            request = dict(kwargs, Limit=max(want, 25) if filtered else want)
+            # Limit counts items evaluated, before the filter: read ahead when a filter thins them out.
+            request = dict(kwargs, Limit=min(max(want * 4, 100), 1000) if filtered else want)
             if lek:
                 request["ExclusiveStartKey"] = lek
             response = self.client.query(**request)

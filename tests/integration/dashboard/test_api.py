@@ -747,6 +747,7 @@ def test_no_route_ever_scans(client: Client, dash_stack: Stack, app_module: Any)
     assert set(operations) <= {"Query", "GetItem"} and "Query" in operations and "GetItem" in operations
 
 
+@pytest.mark.filterwarnings("ignore:CognitoUserPoolAuthorizer is not a supported in local mode")
 def test_jwt_mode_takes_the_merchant_from_the_cognito_claim(
     dash_stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:

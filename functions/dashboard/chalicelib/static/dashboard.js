@@ -4,7 +4,7 @@
   "use strict";
 
   var POLL_MS = 2000;
-  var KPI_MIN_MS = 5000;
+  var KPI_MIN_MS = 15000;  // KPIs cost ~20 Queries: refresh at most every 15 s
   var body = document.body;
   var base = body.getAttribute("data-base") || "";
   var page = body.getAttribute("data-page");
