@@ -158,47 +158,51 @@ class LocalPlatform:
         self.stop()
 
     # -- the Chalice app -------------------------------------------------------------------------
-    def chalice_function(self) -> FunctionSpec | None:
-        """The first function whose handler names a Chalice app object (``app.app``)."""
+    def _chalice_candidates(self) -> list[FunctionSpec]:
+        """Functions whose handler module imports chalice (cheap text check before importing)."""
         assert self.template is not None
+        found = []
         for spec in self.template.functions():
             if spec.code_uri is None:
                 continue
-            module, _, attribute = spec.handler.rpartition(".")
+            module = spec.handler.rpartition(".")[0]
             source = Path(spec.code_uri) / (module.replace(".", "/") + ".py")
-            if source.exists() and "Chalice(" in source.read_text(encoding="utf-8") and attribute == "app":
-                return spec
-        return None
+            if source.exists() and "chalice" in source.read_text(encoding="utf-8"):
+                found.append(spec)
+        return found
 
     def _serve_dashboard(self, base_env: Mapping[str, str]) -> None:
+        """Serve the first function whose handler is a Chalice app object, with Chalice's local server."""
+        from chalice import Chalice
         from chalice.config import Config
         from chalice.local import create_local_server
 
-        spec = self.chalice_function()
-        if spec is None:
+        for spec in self._chalice_candidates():
+            # A web app is long-lived, not per-invocation: its environment becomes the process's own.
+            os.environ.update({**spec.environment, **base_env, "AWS_REGION": self.region})
+            for entry in (*spec.layers, spec.code_uri):
+                if str(entry) not in sys.path:
+                    sys.path.insert(0, str(entry))
+            module_name, _, attribute = spec.handler.rpartition(".")
+            path = Path(spec.code_uri) / (module_name.replace(".", "/") + ".py")
+            loader = importlib.util.spec_from_file_location(f"_chalice_{spec.logical_id}", path)
+            assert loader is not None and loader.loader is not None
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[loader.name] = module
+            loader.loader.exec_module(module)
+            app = getattr(module, attribute, None)
+            if not isinstance(app, Chalice):
+                continue
+            config = Config.create(chalice_app=app, app_name=app.app_name, stage="dev")
+            opts = self.options
+            self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
+            port = self.dashboard.server.server_address[1]
+            self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
+            self.dashboard_module = module
+            self._dashboard_thread = threading.Thread(target=self.dashboard.server.serve_forever, daemon=True,
+                                                      name="dashboard")
+            self._dashboard_thread.start()
             return
-        # A web app is long-lived, not per-invocation: its environment becomes the process's own.
-        os.environ.update({**spec.environment, **base_env, "AWS_REGION": self.region})
-        for entry in (*spec.layers, spec.code_uri):
-            if str(entry) not in sys.path:
-                sys.path.insert(0, str(entry))
-        module_name, _, attribute = spec.handler.rpartition(".")
-        path = Path(spec.code_uri) / (module_name.replace(".", "/") + ".py")
-        loader = importlib.util.spec_from_file_location(f"_chalice_{spec.logical_id}", path)
-        assert loader is not None and loader.loader is not None
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[loader.name] = module
-        loader.loader.exec_module(module)
-        app = getattr(module, attribute)
-        config = Config.create(chalice_app=app, app_name=getattr(app, "app_name", spec.name), stage="dev")
-        opts = self.options
-        self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
-        port = self.dashboard.server.server_address[1]
-        self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
-        self.dashboard_module = module
-        self._dashboard_thread = threading.Thread(target=self.dashboard.server.serve_forever, daemon=True,
-                                                  name="dashboard")
-        self._dashboard_thread.start()
 
     # -- status ----------------------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
