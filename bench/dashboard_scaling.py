@@ -185,7 +185,7 @@ def _stack(size: int) -> Iterator[tuple[Any, str, float]]:
 def measure(size: int, runs: int) -> dict[str, Any]:
     from chalice.test import Client
 
-    with _stack(size) as (tables, merchants_table, load_s):
+    with _stack(size) as (_, merchants_table, load_s):
         module = sys.modules.get("dashboard_app") or _app()
         from chalicelib import deps
         from chalicelib.auth import issue_api_key

@@ -33,6 +33,6 @@ def verify(secret: str, body: bytes, header: str, now: int | None = None, tolera
     if abs(current - ts) > tolerance_s:
         raise SignatureError(f"signature timestamp {ts} is outside the {tolerance_s}s tolerance")
     expected = sign(secret, body, ts).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(expected.encode(), given.encode()):
         raise SignatureError("signature does not match the body and timestamp")
     return ts

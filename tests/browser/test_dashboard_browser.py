@@ -260,6 +260,12 @@ def test_event_fields_render_as_text_and_run_nothing(merchant_a: Session, dash_s
                                             "action_required": "<iframe src=javascript:alert(2)>"}))
     wait_until(page, "document.querySelector('#recent tbody tr').dataset.shipmentId === 'a-xss'",
                            10)
+    # Rendered by the script (textContent): text, not markup.
+    live_row = page.locator("#recent tbody tr").first
+    assert XSS_IMG in live_row.inner_text() and "<script>" in live_row.inner_text()
+    assert page.locator("img").count() == 0 and page.locator("#recent script").count() == 0
+    time.sleep(0.5)
+    assert merchant_a.dialogs == [] and page.evaluate("typeof window.__xss") == "undefined"
     pages = ["/shipments/a-xss", "/shipments", "/attention", "/shipments?q=a-xss", "/"]
     checked = [page]
     for path in pages:
@@ -302,3 +308,24 @@ def test_customer_tracking_page_needs_its_token(browser: Any, base_url: str, das
         assert page.url.startswith(f"{base_url}/login")
     finally:
         page.close()
+
+
+def test_replay_button_replays_a_dead_letter(merchant_a: Session, dash_stack: Stack) -> None:
+    """The page's script posts with the session cookie and the CSRF header; the publisher gets the bytes."""
+    from tests.integration.dashboard.support import CapturingPublisher, deps
+
+    page = merchant_a.page
+    merchant_a.goto("/dead-letters")
+    rows = page.locator("#dead-letters tbody tr")
+    assert rows.count() == 1  # A's own poison record only
+    key = rows.first.get_attribute("data-dlq-key")
+    assert key and B not in page.content()
+    publisher = CapturingPublisher()
+    with deps().overridden(publisher=publisher):
+        page.click("button.replay")
+        wait_until(page, "document.querySelector('#dead-letters [data-col=state] .badge').textContent === 'replayed'")
+    [sent] = publisher.published
+    assert sent["topic"] == "shipment-events" and b'"TELEPORTED"' in sent["value"]
+    assert page.locator("button.replay").first.is_disabled()
+    merchant_a.goto("/dead-letters")
+    assert page.locator("#dead-letters [data-col=state] .badge").first.inner_text() == "replayed"

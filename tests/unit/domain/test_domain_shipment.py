@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from domain_builders import (
@@ -301,8 +302,6 @@ def test_voided_first_event_changes_nothing():
     assert (state.event_count, state.corrections) == (3, 1)
     assert state.recent_event_ids == ("a", "b", "fix")
     assert state.high_water == f"{utc(2)}#fix"
-    from dataclasses import replace
-
     assert replace(state, event_count=2, recent_event_ids=("b", "fix")) == without.state
 
 

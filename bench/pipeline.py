@@ -1,0 +1,274 @@
+"""Ingest throughput and end-to-end latency on the embedded stack (one run, figures on stdout).
+
+(a) events/s through the emulated Kafka mapping and the ingest handler, next to the same emulator's raw
+    BatchWriteItem items/s and a naive consumer doing one PutItem per event (the original small repo's
+    design), as ratios measured in the same process;
+(b) latency p50/p95/p99 from produce to the state being written and to the notification being logged,
+    at a fixed offered rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+
+from local_runtime import aws
+from local_runtime.demo import seed_merchants, start_webhook_sink
+from local_runtime.deploy import create_kafka_topics
+from local_runtime.mapping_spec import MappingSpec
+from local_runtime.platform import LocalPlatform, PlatformOptions
+from local_runtime.simulator.noise import NoiseShares
+from local_runtime.simulator.producer import KafkaSink, MemorySink
+from local_runtime.simulator.run import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEAN = NoiseShares(duplicates=0.0, late=0.0, poison=0.0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+class TimedPlatform(LocalPlatform):
+    """Records when each Kafka record's invocation completed (its state is then written and readable)."""
+
+    def __init__(self, options: PlatformOptions) -> None:
+        super().__init__(options)
+        self.completed: list[tuple[float, list[int]]] = []  # (wall time, record timestamps ms)
+        self._lock = threading.Lock()
+
+    def _invoke_function(self, spec: MappingSpec) -> Callable[[dict[str, Any]], Any]:
+        inner = super()._invoke_function(spec)
+        if spec.kind == "DynamoDB":
+            return inner
+
+        def timed(event: dict[str, Any]) -> Any:
+            response = inner(event)
+            failed = {(f["itemIdentifier"]["partition"], f["itemIdentifier"]["offset"])
+                      for f in (response or {}).get("batchItemFailures", [])}
+            stamps = [r["timestamp"] for key, records in event["records"].items() for r in records
+                      if (key, r["offset"]) not in failed]
+            with self._lock:
+                self.completed.append((time.time(), stamps))
+            return response
+
+        return timed
+
+
+def _platform(endpoint: str | None, bootstrap: str | None, tag: str, **kw: Any) -> TimedPlatform:
+    topics = (f"shipment-events-{tag}", f"warehouse-events-{tag}")
+    platform = TimedPlatform(PlatformOptions(
+        template=ROOT / "template.yaml", stack_name=f"bench-{tag}", dashboard_port=None, aws_endpoint=endpoint,
+        kafka_bootstrap=bootstrap, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
+                                                        "IngestConsumerGroupId": f"bench-{tag}"}, **kw))
+    platform.topics = topics  # type: ignore[attr-defined]
+    return platform
+
+
+def wait_committed(platform: LocalPlatform, total: int, timeout_s: float) -> float:
+    """Seconds until the Kafka mappings committed ``total`` records (offsets start at 0 per partition)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        committed = sum(sum(m.committed_offsets().values()) for m in platform.kafka_mappings)
+        if committed >= total:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise TimeoutError(f"only part of {total} records committed after {timeout_s}s")
+
+
+def raw_batch_write_rate(client: Any, table: str, items: list[dict[str, Any]]) -> float:
+    """Items/s of plain BatchWriteItem (25 per call) of ``items`` into ``table``."""
+    started = time.perf_counter()
+    for start in range(0, len(items), 25):
+        client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]})
+    return len(items) / (time.perf_counter() - started)
+
+
+def naive_consumer_rate(bootstrap: str, topic: str, client: Any, table: str, count: int) -> float:
+    """What the original repo did: consume, then one PutItem per event overwriting the record."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"naive-{uuid.uuid4().hex[:6]}",
+                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
+    consumer.subscribe([topic])
+    done, started = 0, None
+    while done < count:
+        message = consumer.poll(1.0)
+        if message is None or message.error():
+            continue
+        started = started or time.perf_counter()
+        event = json.loads(message.value())
+        entity = event.get("shipment_id") or event.get("warehouse_id") or "-"
+        client.put_item(TableName=table, Item={
+            "pk": {"S": f"{event['merchant_id']}#{entity}"},
+            "status": {"S": event.get("status") or event["event_type"]}, "event": {"S": message.value().decode()}})
+        done += 1
+    consumer.close()
+    return done / (time.perf_counter() - (started or time.perf_counter()))
+
+
+def bench_ingest(events: int, naive_events: int) -> dict[str, float]:
+    """(a): the three rates on one moto server and one broker."""
+    tag = uuid.uuid4().hex[:6]
+    platform = _platform(None, None, tag)
+    try:
+        platform.start(mappings=False)
+        endpoint, bootstrap = platform.aws.endpoint_url, platform.kafka.bootstrap_servers
+        sink = KafkaSink(bootstrap)
+        recorded = MemorySink()
+        summary = simulate(_Tee(sink, recorded), rate=None, count=events, seed=5, shares=CLEAN,
+                           topics=platform.topics, progress=False, truth=False)  # type: ignore[attr-defined]
+        sink.close()
+        platform.start_mappings()
+        elapsed = wait_committed(platform, summary.produced, timeout_s=600)
+        ingest_rate = summary.produced / elapsed
+
+        client = aws.client("dynamodb", endpoint, platform.region)
+        table = f"bench-raw-{tag}"
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        items = [{"pk": {"S": f"{i}"}, "body": {"S": r.value.decode()}} for i, r in enumerate(recorded.records)]
+        raw_rate = raw_batch_write_rate(client, table, items)
+
+        naive_topic = f"naive-{tag}"
+        create_kafka_topics(bootstrap, [naive_topic], partitions=3)
+        naive_sink = KafkaSink(bootstrap)
+        for r in recorded.records[:naive_events]:
+            naive_sink.send(naive_topic, r.key, r.value, list(r.headers))
+        naive_sink.close()
+        naive_rate = naive_consumer_rate(bootstrap, naive_topic, client, table, naive_events)
+    finally:
+        platform.stop()
+    return {"events": summary.produced, "ingest_eps": ingest_rate, "raw_batch_write_ips": raw_rate,
+            "naive_put_eps": naive_rate}
+
+
+class _Tee(MemorySink):
+    def __init__(self, *sinks: Any) -> None:
+        super().__init__()
+        self.sinks = sinks
+
+    def send(self, topic: str, key: bytes | None, value: bytes, headers: Any) -> None:
+        for s in self.sinks:
+            s.send(topic, key, value, headers)
+
+    def poll(self, timeout: float = 0.0) -> None:
+        for s in self.sinks:
+            s.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        return sum(s.flush(timeout) for s in self.sinks)
+
+
+class _StampingSink(MemorySink):
+    """Forwards to Kafka and remembers when each event id was handed to the producer."""
+
+    def __init__(self, sink: Any) -> None:
+        super().__init__()
+        self.sink = sink
+        self.sent_at: dict[str, float] = {}
+
+    def send(self, topic: str, key: bytes | None, value: bytes, headers: Any) -> None:
+        now = time.time()
+        self.sink.send(topic, key, value, headers)
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # poison has no event id
+            self.sent_at[json.loads(value)["event_id"]] = now
+
+    def poll(self, timeout: float = 0.0) -> None:
+        self.sink.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        return self.sink.flush(timeout)
+
+
+def bench_latency(rate: float, duration: float) -> dict[str, float]:
+    """(b): offered load at ``rate`` for ``duration`` seconds through the whole running platform."""
+    tag = uuid.uuid4().hex[:6]
+    platform = _platform(None, None, tag)
+    webhooks = start_webhook_sink()
+    try:
+        platform.start()
+        seed_merchants(platform, webhooks)
+        sink = _StampingSink(KafkaSink(platform.kafka.bootstrap_servers))
+        summary = simulate(sink, rate=rate, duration=duration, seed=9, shares=CLEAN,
+                           topics=platform.topics, progress=False, truth=False)  # type: ignore[attr-defined]
+        wait_committed(platform, summary.produced, timeout_s=120)
+        time.sleep(3)  # let the last notifications go out
+        state_latency = [done - stamp / 1000 for done, stamps in platform.completed for stamp in stamps]
+        assert platform.template is not None
+        table = platform.template.physical_name("NotificationsTable")
+        client = aws.client("dynamodb", platform.aws.endpoint_url, platform.region)
+        notify_latency = []
+        for item in _query_all_merchants(client, table):
+            event_id = item["change_key"]["S"].rsplit("#", 1)[1]
+            if event_id in sink.sent_at and item["channel"]["S"] == "webhook":
+                logged = datetime.fromisoformat(item["created_at"]["S"]).timestamp()
+                notify_latency.append(logged - sink.sent_at[event_id])
+    finally:
+        platform.stop()
+        webhooks.stop()
+    figures = {"offered_eps": rate, "duration_s": duration, "produced": summary.produced,
+               "notifications": len(notify_latency)}
+    for name, values in (("state", state_latency), ("notify", notify_latency)):
+        for q in (50, 95, 99):
+            figures[f"{name}_p{q}_s"] = percentile(values, q)
+        figures[f"{name}_mean_s"] = statistics.fmean(values) if values else float("nan")
+    return figures
+
+
+def _query_all_merchants(client: Any, table: str) -> list[dict[str, Any]]:
+    from local_runtime.simulator.world import merchant_records
+
+    items: list[dict[str, Any]] = []
+    for merchant in merchant_records():
+        kwargs: dict[str, Any] = {"TableName": table, "IndexName": "by_merchant",
+                                  "KeyConditionExpression": "merchant_id = :m",
+                                  "ExpressionAttributeValues": {":m": {"S": merchant["merchant_id"]}}}
+        while True:
+            page = client.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--naive-events", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "latency"])
+    args = parser.parse_args(argv)
+    if "ingest" not in args.skip:
+        f = bench_ingest(args.events, args.naive_events)
+        print(f"[ingest] {f['events']} events through the emulated MSK mapping + IngestFunction: "
+              f"{f['ingest_eps']:.0f} events/s")
+        print(f"[ingest] same moto server, raw BatchWriteItem: {f['raw_batch_write_ips']:.0f} items/s; "
+              f"naive consumer (1 PutItem/event): {f['naive_put_eps']:.0f} events/s")
+        print(f"[ingest] ratio vs raw batch write: {f['ingest_eps'] / f['raw_batch_write_ips']:.2f}x (target >= 0.5x); "
+              f"vs naive consumer: {f['ingest_eps'] / f['naive_put_eps']:.1f}x (target >= 10x)")
+    if "latency" not in args.skip:
+        f = bench_latency(args.rate, args.duration)
+        print(f"[latency] offered {f['offered_eps']:.0f} events/s for {f['duration_s']:.0f}s "
+              f"({f['produced']} events, {f['notifications']} webhook notifications)")
+        print(f"[latency] produce -> state written: p50 {f['state_p50_s']:.3f}s  p95 {f['state_p95_s']:.3f}s  "
+              f"p99 {f['state_p99_s']:.3f}s (target p99 <= 1.0s)")
+        print(f"[latency] produce -> notification logged: p50 {f['notify_p50_s']:.3f}s  "
+              f"p95 {f['notify_p95_s']:.3f}s  p99 {f['notify_p99_s']:.3f}s (target p99 <= 1.5s)")
+
+
+if __name__ == "__main__":
+    main()
