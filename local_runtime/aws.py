@@ -56,6 +56,7 @@ Mode = Literal["subprocess", "thread"]
 # `python -m moto.server`, minus werkzeug's one log line per request.
 _MOTO_MAIN = (
     "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING); "
+    "from local_runtime.moto_speedups import install; install(); "
     "from moto.server import main; main(sys.argv[1:])"
 )
 
@@ -208,6 +209,9 @@ class EmbeddedAws:
     def _start_thread(self, port: int) -> None:
         from moto.server import ThreadedMotoServer
 
+        from local_runtime.moto_speedups import install
+
+        install()
         self._thread_server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._thread_server.start()
 

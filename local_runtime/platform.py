@@ -109,12 +109,13 @@ class LocalPlatform:
         endpoint = self.aws.endpoint_url
         return {f"{s}_client": aws.client(s, endpoint, self.region) for s in ("sqs", "sns", "s3")}
 
-    def start_mappings(self) -> None:
-        """Create and start one emulated mapping per Kafka / DynamoDB event source of the template."""
+    def start_mappings(self, kinds: tuple[str, ...] = ("MSK", "SelfManagedKafka", "DynamoDB")) -> None:
+        """Create and start one emulated mapping per Kafka / DynamoDB event source of the template
+        (only those of ``kinds``)."""
         assert self.template is not None and self.invoker is not None
         bootstrap = self.kafka.bootstrap_servers
         for spec in self.template.event_source_mappings():
-            if not spec.enabled:
+            if not spec.enabled or spec.kind not in kinds:
                 continue
             arn = self.invoker.function(spec.function_logical_id).arn
             if spec.kind in ("MSK", "SelfManagedKafka"):

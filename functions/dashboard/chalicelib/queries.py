@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.settings import Settings
 from chalicelib.validation import ShipmentFilter
 from logistics.adapters.codec import from_attributes
+from logistics.adapters.dynamodb_timeline import expand
 from logistics.domain.status import TERMINAL, Status
 
 # A filtered list stops after reading this many index items (and says so); the next page goes on.
@@ -209,12 +210,14 @@ class Reader:
         return items[0] if len(items) == 1 else None
 
     def timeline(self, entity: str) -> tuple[list[dict[str, Any]], bool]:
-        """One entity's timeline in occurrence order (warehouse and carrier events together)."""
-        return self._all({
+        """One entity's timeline in occurrence order (warehouse and carrier events together),
+        each item expanded with its event's fields."""
+        items, truncated = self._all({
             "TableName": self.settings.timeline_table,
             "KeyConditionExpression": "entity = :e",
             "ExpressionAttributeValues": {":e": _s(entity)},
         }, TIMELINE_MAX)
+        return [expand(item) for item in items], truncated
 
     def notifications(self, merchant_id: str, shipment_id: str, limit: int = 100) -> list[dict[str, Any]]:
         response = self.client.query(

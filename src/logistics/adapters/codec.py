@@ -41,7 +41,11 @@ def from_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_to_json(event: ShipmentEvent | WarehouseEvent) -> str:
-    return json.dumps(asdict(event), sort_keys=True, separators=(",", ":"))
+    """The event as compact JSON (a shallow walk: ``asdict`` deep-copies, which costs on the hot path)."""
+    data = {name: getattr(event, name) for name in event.__dataclass_fields__}
+    if isinstance(event, WarehouseEvent):
+        data["items"] = [{"sku": line.sku, "qty": line.qty} for line in event.items]
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def event_from_json(kind: str, text: str) -> ShipmentEvent | WarehouseEvent:

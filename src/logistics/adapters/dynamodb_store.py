@@ -1,10 +1,11 @@
-"""StateStore on DynamoDB: batch reads, and one conditional write per entity through transactions."""
+"""StateStore on DynamoDB: batch reads, and one conditional write per entity, several in flight."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from logistics.domain.ports import ShipmentKey, Versioned, WarehouseKey, WriteCo
 from logistics.domain.shipment import ShipmentState
 from logistics.domain.warehouse import WarehouseState
 
-TRANSACTION_LIMIT = 100
+WRITE_CONCURRENCY = 8
 BATCH_GET_LIMIT = 100
 
 
@@ -35,6 +36,8 @@ class DynamoDBStateStore:
         self.shipments_table = shipments_table
         self.warehouses_table = warehouses_table
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        # boto3 clients are thread-safe; the writes are independent requests, so overlap their round trips.
+        self._pool = ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="state-write")
 
     # -- reads ---------------------------------------------------------------------------------
     def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,42 +89,23 @@ class DynamoDBStateStore:
         else:
             put["ConditionExpression"] = "version = :v"
             put["ExpressionAttributeValues"] = {":v": {"N": str(stored.version)}}
-        return {"Put": put}
+        return put
+
+    def _save_one(self, put: dict[str, Any]) -> Exception | None:
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return WriteConflict(f"{put['TableName']}: the stored version moved on")
+            return exc
+        return None
 
     def save(self, writes: Sequence[tuple[Any, Versioned[Any] | None]]) -> dict[int, Exception]:
-        """Conditional puts, up to 100 per TransactWriteItems call.
+        """One conditional PutItem per entity, several in flight at once.
 
-        A cancelled transaction says per item why; items cancelled only because another one failed
-        are sent again in the next round.
+        Not TransactWriteItems: the entities are independent (one failing must not hold back the
+        others), and emulators copy whole tables per transaction, which grows with the table.
         """
-        errors: dict[int, Exception] = {}
-        queue = list(range(len(writes)))
-        operations = {i: self._put(*writes[i]) for i in queue}
-        rounds = 0
-        while queue and rounds < 5:
-            rounds += 1
-            retry: list[int] = []
-            for start in range(0, len(queue), TRANSACTION_LIMIT):
-                chunk = queue[start : start + TRANSACTION_LIMIT]
-                try:
-                    self.client.transact_write_items(TransactItems=[operations[i] for i in chunk])
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                        for i in chunk:
-                            errors[i] = exc
-                        continue
-                    reasons = exc.response.get("CancellationReasons") or [{}] * len(chunk)
-                    for i, reason in zip(chunk, reasons, strict=False):
-                        code = reason.get("Code", "None")
-                        if code == "ConditionalCheckFailed":
-                            errors[i] = WriteConflict(f"version moved on for write {i}")
-                        elif code in ("None", "TransactionConflict", "ThrottlingError", ""):
-                            retry.append(i)
-                        else:
-                            errors[i] = RuntimeError(f"{code}: {reason.get('Message', '')}")
-            queue = retry
-            if queue:
-                with_backoff.sleep_once(rounds)
-        for i in queue:
-            errors[i] = RuntimeError("transaction kept being cancelled")
-        return errors
+        puts = [self._put(state, stored) for state, stored in writes]
+        results = list(self._pool.map(self._save_one, puts))
+        return {i: error for i, error in enumerate(results) if error is not None}

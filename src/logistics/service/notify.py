@@ -66,6 +66,11 @@ class Notifier:
         outcomes: list[Outcome] = []
         failures: list[str] = []
         for channel, action in (("webhook", self._webhook), ("customer", self._customer)):
+            skipped = self._skip_reason(channel, change, merchant)
+            if skipped:  # nothing to send, so nothing to guard: the log entry overwrites itself
+                self.log.record(self._entry(change, channel, "skipped", detail=skipped))
+                outcomes.append(Outcome(channel, "skipped", skipped))
+                continue
             try:
                 result = self.once.run_once(f"{change.key}#{channel}", lambda a=action: a(change, merchant))
                 outcomes.append(Outcome(channel, result["outcome"], result.get("detail", "")))
@@ -76,6 +81,19 @@ class Notifier:
         return outcomes
 
     # -- channels --------------------------------------------------------------------------------
+    def _wanted(self, merchant: dict[str, Any]) -> frozenset[Status]:
+        return frozenset(Status(s) for s in merchant.get("customer_statuses") or DEFAULT_CUSTOMER_STATUSES)
+
+    def _skip_reason(self, channel: str, change: StatusChange, merchant: dict[str, Any]) -> str | None:
+        if channel == "webhook":
+            return None if merchant.get("webhook_url") and merchant.get("webhook_secret") else "no webhook configured"
+        wanted = self._wanted(merchant)
+        if change.new_status not in wanted:
+            return "status not customer-facing"
+        if not customer_channels(change.state.get("customer"), change.new_status, wanted):
+            return "recipient not opted in"
+        return None
+
     def _entry(self, change: StatusChange, channel: str, outcome: str, **extra: Any) -> dict[str, Any]:
         return {
             "shipment_key": f"{change.merchant_id}#{change.shipment_id}",
@@ -117,10 +135,7 @@ class Notifier:
         return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
     def _webhook(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
-        url, secret = merchant.get("webhook_url"), merchant.get("webhook_secret")
-        if not url or not secret:
-            self.log.record(self._entry(change, "webhook", "skipped", detail="no webhook configured"))
-            return {"outcome": "skipped", "detail": "no webhook configured"}
+        url, secret = merchant["webhook_url"], merchant["webhook_secret"]
         try:
             result = self.webhooks.deliver(url, secret, self.webhook_body(change))
         except Exception as exc:
@@ -145,13 +160,8 @@ class Notifier:
         }
 
     def _customer(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
-        wanted = frozenset(Status(s) for s in merchant.get("customer_statuses") or DEFAULT_CUSTOMER_STATUSES)
         customer = change.state.get("customer")
-        channels = customer_channels(customer, change.new_status, wanted)
-        if not channels:
-            reason = "status not customer-facing" if change.new_status not in wanted else "recipient not opted in"
-            self.log.record(self._entry(change, "customer", "skipped", detail=reason))
-            return {"outcome": "skipped", "detail": reason}
+        channels = customer_channels(customer, change.new_status, self._wanted(merchant))
         now = self.clock()
         due = deliver_at(now, customer)
         if due > now:
