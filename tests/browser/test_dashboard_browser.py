@@ -1,11 +1,14 @@
-"""The dashboard in headless Chromium: served by chalice.local on a free port, data from a stack deployed
-from template.yaml on moto and written through the ingest service (see ``publish_event``)."""
+"""The dashboard in headless Chromium: served by chalice.local on a free port, with data produced through
+the real pipeline: a stack deployed from template.yaml on moto, events produced to the embedded Kafka,
+delivered by the emulated event-source mappings to the ingest and notify functions (see ``Pipeline``)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +17,10 @@ from typing import Any
 import pytest
 from chalice.config import Config
 from chalice.local import create_local_server
+from confluent_kafka import Producer
 
 from local_runtime.aws import free_port
+from local_runtime.platform import LocalPlatform, PlatformOptions
 from logistics.adapters.codec import from_attributes
 from tests.factories import shipment_event
 from tests.integration.dashboard.support import PLACES, ROOT, Stack, load_app, seed, stack_environment
@@ -33,22 +38,78 @@ def now_utc(offset_s: int = 0) -> str:
     return datetime.fromtimestamp(time.time() + offset_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class Pipeline:
+    """The local runtime on the test's stack: Kafka topics, emulated mappings, in-process functions."""
+
+    def __init__(self, moto_endpoint: str, kafka_bootstrap: str, stack_name: str) -> None:
+        suffix = uuid.uuid4().hex[:6]
+        self.topics = {"shipment-events": f"ui-shipments-{suffix}", "warehouse-events": f"ui-warehouse-{suffix}"}
+        self.platform = LocalPlatform(PlatformOptions(
+            template=ROOT / "template.yaml", stack_name=stack_name, dashboard_port=None,
+            aws_endpoint=moto_endpoint, kafka_bootstrap=kafka_bootstrap,
+            parameter_overrides={"ShipmentTopic": self.topics["shipment-events"],
+                                 "WarehouseTopic": self.topics["warehouse-events"],
+                                 "IngestConsumerGroupId": f"ui-{suffix}"})).start()
+        self.producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        self.produced: Counter[str] = Counter()
+
+    def ingest(self, payloads: list[Any], topic: str = "shipment-events") -> None:
+        """Produce to Kafka and wait until the ingest function has committed every record."""
+        name = self.topics[topic]
+        for payload in payloads:
+            value = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            key = None if isinstance(payload, bytes) else (payload.get("shipment_id") or payload.get("warehouse_id"))
+            self.producer.produce(name, value=value, key=key)
+            self.produced[name] += 1
+        assert self.producer.flush(30) == 0
+        deadline = time.monotonic() + 60
+        while self.committed() != dict(self.produced):
+            assert time.monotonic() < deadline, (self.committed(), self.produced)
+            time.sleep(0.1)
+
+    def committed(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for mapping in self.platform.kafka_mappings:
+            for tp, offset in mapping.committed_offsets().items():
+                totals[tp.rsplit("-", 1)[0]] += int(offset)
+        return {topic: n for topic, n in totals.items() if n}
+
+    def notify_pending(self) -> None:
+        """Wait until the stream mapping has delivered every change to the notify function."""
+        mapping = self.platform.stream_mappings[0]
+        stable, last = 0, -1
+        deadline = time.monotonic() + 60
+        while stable < 3:
+            assert time.monotonic() < deadline, "the stream mapping did not settle"
+            counters = mapping.counters.snapshot()
+            seen = counters["records_delivered"] + counters["records_filtered"]
+            stable = stable + 1 if seen == last and not counters["lag"] else 0
+            last = seen
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="module")
-def dash_stack(moto_endpoint: str) -> Iterator[Stack]:
-    with stack_environment(moto_endpoint, f"dash-ui-{uuid.uuid4().hex[:8]}") as deployed:
-        seed(deployed)
-        deployed.issue_key(A)
-        deployed.issue_key(B)
-        yield deployed
+def dash_stack(moto_endpoint: str, kafka_bootstrap: str) -> Iterator[Stack]:
+    name = f"dash-ui-{uuid.uuid4().hex[:8]}"
+    with stack_environment(moto_endpoint, name) as deployed:
+        pipeline = Pipeline(moto_endpoint, kafka_bootstrap, name)
+        # Every event of these tests, the seed data included, goes through Kafka and the functions.
+        deployed.ingest = pipeline.ingest  # type: ignore[method-assign]
+        deployed.notify_pending = pipeline.notify_pending  # type: ignore[method-assign]
+        try:
+            seed(deployed)
+            deployed.issue_key(A)
+            deployed.issue_key(B)
+            yield deployed
+        finally:
+            pipeline.platform.stop()
 
 
 @pytest.fixture(scope="module")
 def publish_event(dash_stack: Stack) -> Callable[[dict[str, Any]], None]:
-    """The one way these tests make an event happen. Today: the ingest service directly.
-    TODO(lead): produce to Kafka and let the emulated mapping + ingest function deliver it."""
+    """The one way these tests make an event happen: produce it to Kafka, as a carrier feed would."""
     def publish(payload: dict[str, Any]) -> None:
-        result = dash_stack.ingest([payload])
-        assert result.dead_lettered == 0, "the test event broke its contract"
+        dash_stack.ingest([payload])
         dash_stack.notify_pending()
     return publish
 
@@ -325,7 +386,8 @@ def test_replay_button_replays_a_dead_letter(merchant_a: Session, dash_stack: St
         page.click("button.replay")
         wait_until(page, "document.querySelector('#dead-letters [data-col=state] .badge').textContent === 'replayed'")
     [sent] = publisher.published
-    assert sent["topic"] == "shipment-events" and b'"TELEPORTED"' in sent["value"]
+    source_topic = key.split("#", 1)[1].rsplit("@", 1)[0].rsplit("-", 1)[0]  # <ts>#<topic>-<partition>@<offset>
+    assert sent["topic"] == source_topic and b'"TELEPORTED"' in sent["value"]
     assert page.locator("button.replay").first.is_disabled()
     merchant_a.goto("/dead-letters")
     assert page.locator("#dead-letters [data-col=state] .badge").first.inner_text() == "replayed"
