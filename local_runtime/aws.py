@@ -32,6 +32,8 @@ import urllib.request
 from types import TracebackType
 from typing import Any, Literal
 
+from local_runtime.processes import close_quietly, terminate
+
 __all__ = [
     "DUMMY_CREDENTIALS",
     "EmbeddedAws",
@@ -231,17 +233,9 @@ class EmbeddedAws:
                 self._thread_server.stop()
             self._thread_server = None
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout_s)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
+        terminate(process, timeout_s, timeout_s)
+        close_quietly(self._log)
+        self._log = None
         if not self.is_external:
             self._endpoint_url = None
         atexit.unregister(self.stop)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -21,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from local_runtime.aws import free_port
+from local_runtime.processes import close_quietly, terminate
 
 __all__ = ["EmbeddedKafka", "tansu_binary", "wait_for_broker"]
 
@@ -140,17 +140,9 @@ class EmbeddedKafka:
         if grace_s is None:
             grace_s = 1.0 if self.storage_engine.startswith("memory:") else 10.0
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
+        terminate(process, grace_s)
+        close_quietly(self._log)
+        self._log = None
         if not self.is_external:
             self._bootstrap = None
         atexit.unregister(self.stop)

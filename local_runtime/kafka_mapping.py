@@ -59,6 +59,7 @@ from local_runtime.kafka_events import (
     partition_key,
 )
 from local_runtime.mapping_spec import MappingSpec, OnFailureDestination
+from local_runtime.poll_loop import PollLoop
 
 __all__ = [
     "BatchExecutor",
@@ -473,8 +474,10 @@ class _Pending:
         return partition_key(self.msg.topic, self.msg.partition)
 
 
-class KafkaEventSourceMapping:
+class KafkaEventSourceMapping(PollLoop):
     """Emulates one ``MSK`` / ``SelfManagedKafka`` event-source mapping of one function."""
+
+    thread_prefix = "esm-kafka"
 
     def __init__(
         self,
@@ -609,34 +612,11 @@ class KafkaEventSourceMapping:
         )
         self._consumer = consumer
 
-    def start(self) -> None:
-        """Run the poll loop in a daemon thread (no-op when the mapping is disabled or running)."""
-        if not self.spec.enabled:
-            log.info("%s: disabled, not starting", self.name)
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"esm-kafka-{self.name}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as exc:  # keep the mapping alive; AWS keeps polling too
-                log.exception("%s: poll loop error", self.name)
-                self.counters.last_error = f"{type(exc).__name__}: {exc}"
-                self._stop.wait(1.0)
-
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling: the current invocation finishes, resolved offsets are committed, the consumer
         leaves the group. Records of a batch still being retried stay uncommitted (redelivered later).
         ``start()`` may be called again afterwards (a new consumer joins the same group)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._stop_loop(timeout)
         with self._lock:
             if self._consumer is not None:
                 try:
@@ -645,11 +625,6 @@ class KafkaEventSourceMapping:
                     self._consumer.close()
                     self._consumer = None
             self._sender.close()
-
-    @property
-    def running(self) -> bool:
-        """True while the background thread runs."""
-        return self._thread is not None and self._thread.is_alive()
 
     # ------------------------------------------------------------------ rebalance callbacks
 

@@ -52,6 +52,7 @@ from local_runtime.kafka_mapping import (
     mapping_uuid,
 )
 from local_runtime.mapping_spec import MappingSpec
+from local_runtime.poll_loop import PollLoop
 from local_runtime.stream_events import (
     build_stream_event,
     build_stream_on_failure_record,
@@ -171,8 +172,10 @@ class _Shard:
         return self.ended and not self.unresolved and not self.work
 
 
-class DynamoDBStreamMapping:
+class DynamoDBStreamMapping(PollLoop):
     """Emulates one ``DynamoDB`` event-source mapping (a stream to a function)."""
+
+    thread_prefix = "esm-ddb"
 
     def __init__(
         self,
@@ -218,7 +221,7 @@ class DynamoDBStreamMapping:
         self._client = streams_client
         self._store = checkpoint_store
         self._clock = clock
-        self._poll_interval = poll_interval_s
+        self.idle_wait_s = poll_interval_s
         self._shard_refresh = shard_refresh_s
         self._batch_size = max(1, int(spec.batch_size))
         self._window = max(0.0, float(spec.maximum_batching_window_s))
@@ -256,44 +259,13 @@ class DynamoDBStreamMapping:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        """Run the poll loop in a daemon thread (no-op when disabled or already running)."""
-        if not self.spec.enabled:
-            log.info("%s: disabled, not starting", self.name)
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"esm-ddb-{self.name}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                progress = self.poll_once()
-            except Exception as exc:  # keep polling, as AWS does; the error shows in the status
-                log.exception("%s: poll loop error", self.name)
-                self.counters.last_error = f"{type(exc).__name__}: {exc}"
-                self._stop.wait(1.0)
-                continue
-            if not progress:
-                self._stop.wait(self._poll_interval)
-
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling after the current invocation; checkpoints of resolved records are saved.
         Records of a batch still being retried are not checkpointed (a restart retries them)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._stop_loop(timeout)
         with self._lock:
             for shard in self._shards.values():
                 self._advance(shard)
-
-    @property
-    def running(self) -> bool:
-        """True while the background thread runs."""
-        return self._thread is not None and self._thread.is_alive()
 
     # ------------------------------------------------------------------ shards
 
