@@ -55,6 +55,9 @@ class MemoryTimeline:
             self.entries[(entry.entity, entry.event.sort_key)] = entry
         return []
 
+    def histories(self, entities: Sequence[str]) -> dict[str, list[tuple[Any, Any]]]:
+        return {entity: self.history(entity) for entity in entities}
+
     def history(self, entity: str) -> list[tuple[Any, Any]]:
         return [(e.event, e.disposition) for (ent, _), e in sorted(self.entries.items()) if ent == entity]
 

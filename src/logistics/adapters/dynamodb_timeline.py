@@ -84,6 +84,12 @@ class DynamoDBTimeline:
     def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
         return batch_write(self.client, self.table, [entry_item(e) for e in entries])
 
+    def histories(
+        self, entities: Sequence[str]
+    ) -> dict[str, list[tuple[ShipmentEvent | WarehouseEvent, Disposition]]]:
+        """Each entity's timeline; the Queries run concurrently."""
+        return dict(zip(entities, _POOL.map(self.history, entities), strict=True))
+
     def history(self, entity: str) -> list[tuple[ShipmentEvent | WarehouseEvent, Disposition]]:
         kind = entity.split("#")[1]
         result: list[tuple[ShipmentEvent | WarehouseEvent, Disposition]] = []

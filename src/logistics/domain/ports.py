@@ -67,7 +67,12 @@ class StateStore(Protocol):
 
 
 class Timeline(Protocol):
-    def history(self, entity: str) -> list[tuple[ShipmentEvent | WarehouseEvent, Disposition]]: ...
+    def histories(
+        self, entities: Sequence[str]
+    ) -> dict[str, list[tuple[ShipmentEvent | WarehouseEvent, Disposition]]]:
+        """Every stored event of each entity, with its disposition."""
+        ...
+
     def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
         """Write entries idempotently; returns positions that could not be written."""
         ...

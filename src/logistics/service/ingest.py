@@ -169,9 +169,15 @@ class Ingestor:
         entries: list[TimelineEntry] = []
         entry_owner: list[_Entity] = []
 
+        stored_of = {id(e): (loaded_s if e.kind == "S" else loaded_w).get(e.key) for e in entities}
+        plans = {id(e): self._plan(e, stored_of[id(e)]) for e in entities}
+        # Out-of-order arrivals need their entity's history: read those timelines together, not one by one.
+        histories = self.timeline.histories([e.entity for e in entities if plans[id(e)][0] is Plan.REFOLD])
+
         for entity in entities:
-            stored = (loaded_s if entity.kind == "S" else loaded_w).get(entity.key)
-            new_state, dispositions, events = self._fold(entity, stored)
+            stored = stored_of[id(entity)]
+            how, new = plans[id(entity)]
+            new_state, dispositions, events = self._fold(entity, stored, how, new, histories.get(entity.entity, []))
             if new_state is None:
                 continue  # nothing new: every event was already folded in
             for event in events:
@@ -208,22 +214,26 @@ class Ingestor:
                 failed |= owner.records
         return conflicts
 
-    def _fold(
-        self, entity: _Entity, stored: Versioned[Any] | None
-    ) -> tuple[Any, dict[str, Disposition], list[Any]]:
-        """The entity's new state, each event's disposition and the events to (re)write on the timeline."""
+    @staticmethod
+    def _plan(entity: _Entity, stored: Versioned[Any] | None) -> tuple[Plan, list[Any]]:
+        """How the entity's new events meet its stored state (corrections always re-fold)."""
         state = stored.state if stored else None
-        module = shipments if entity.kind == "S" else warehouses
         corrections = entity.kind == "S" and (
             (state is not None and state.corrections > 0) or any(e.is_correction for e in entity.events)
         )
-        how, new = plan(state, entity.events, force_refold=corrections)
+        return plan(state, entity.events, force_refold=corrections)
+
+    @staticmethod
+    def _fold(
+        entity: _Entity, stored: Versioned[Any] | None, how: Plan, new: list[Any], history: list[tuple[Any, Any]]
+    ) -> tuple[Any, dict[str, Disposition], list[Any]]:
+        """The entity's new state, each event's disposition and the events to (re)write on the timeline."""
+        module = shipments if entity.kind == "S" else warehouses
         if how is Plan.NOTHING:
             return None, {}, []
         if how is Plan.FORWARD:
-            folded = module.fold(new, state)
+            folded = module.fold(new, stored.state if stored else None)
             return folded.state, folded.dispositions, new
-        history = self.timeline.history(entity.entity)
         before = {event.event_id: disposition for event, disposition in history}
         folded = module.fold([event for event, _ in history] + new, None)
         # Rewrite the new entries and any older entry whose disposition the re-fold changed.
