@@ -23,14 +23,14 @@ def send_due(
 ) -> int:
     """Publish every deferred message that is due; returns how many went out.
 
-    The guard key is the one the notifier would have used, so a message is never sent twice even
-    if this runs concurrently or the log update fails after the publish.
+    The notifier's own guard for the change recorded the deferral; sending has a guard of its own, so
+    a message is never sent twice even if this runs concurrently or the log update fails after the publish.
     """
     now = clock().isoformat(timespec="seconds")
     sent = 0
     for entry in queue.due(now):
         message = json.loads(entry["message"])
-        result = once.run_once(f"{entry['change_key']}#customer", lambda m=message: {
+        result = once.run_once(f"{entry['change_key']}#customer#deferred", lambda m=message: {
             "outcome": "sent", "detail": customers.send(m)})
         queue.mark_sent(entry, result.get("detail", ""), now)
         sent += 1
