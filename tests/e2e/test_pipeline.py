@@ -72,11 +72,23 @@ class Pipeline:
                         topics=self.topics, progress=False)
 
     def committed(self) -> dict[str, int]:
+        """Per topic, the sum of the offsets the mappings' consumer groups committed, read from the broker."""
+        from confluent_kafka import Consumer, TopicPartition
+
         totals: Counter[str] = Counter()
-        for mapping in self.platform.kafka_mappings:
-            for tp, offset in mapping.committed_offsets().items():
-                topic = tp[0] if isinstance(tp, tuple) else str(tp).rsplit("-", 1)[0]
-                totals[topic] += int(offset)
+        bootstrap = self.platform.kafka.bootstrap_servers
+        for spec in self.platform.template.event_source_mappings():
+            if spec.kind not in ("MSK", "SelfManagedKafka"):
+                continue
+            group = spec.consumer_group_id
+            reader = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+            try:
+                for topic in spec.topics:
+                    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+                    offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+                    totals[topic] += sum(max(tp.offset, 0) for tp in offsets)
+            finally:
+                reader.close()
         return dict(totals)
 
     def stream_changes(self) -> Counter[str]:
