@@ -29,10 +29,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from types import TracebackType
 from typing import Any, Literal
 
-from local_runtime.processes import close_quietly, terminate
+from local_runtime.processes import ManagedProcess, close_quietly, terminate
 
 __all__ = [
     "DUMMY_CREDENTIALS",
@@ -126,7 +125,7 @@ def wait_until_ready(endpoint_url: str, timeout_s: float = 20.0, is_alive: Any =
         time.sleep(0.05)
 
 
-class EmbeddedAws:
+class EmbeddedAws(ManagedProcess):
     """Start moto on 127.0.0.1 (free port) unless an endpoint is given or ``AWS_ENDPOINT_URL`` is set.
 
     Use as a context manager::
@@ -158,11 +157,6 @@ class EmbeddedAws:
         if self._endpoint_url is None:
             raise RuntimeError("EmbeddedAws is not started")
         return self._endpoint_url
-
-    @property
-    def pid(self) -> int | None:
-        """The moto server's process id (subprocess mode), for tests and diagnostics."""
-        return self._process.pid if self._process else None
 
     def env(self) -> dict[str, str]:
         """:func:`aws_env` for this endpoint."""
@@ -240,10 +234,3 @@ class EmbeddedAws:
             self._endpoint_url = None
         atexit.unregister(self.stop)
 
-    def __enter__(self) -> EmbeddedAws:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

@@ -16,11 +16,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from local_runtime.aws import free_port
-from local_runtime.processes import close_quietly, terminate
+from local_runtime.processes import ManagedProcess, close_quietly, terminate
 
 __all__ = ["EmbeddedKafka", "tansu_binary", "wait_for_broker"]
 
@@ -57,7 +56,7 @@ def wait_for_broker(bootstrap_servers: str, timeout_s: float = 30.0, is_alive: A
         time.sleep(0.05)
 
 
-class EmbeddedKafka:
+class EmbeddedKafka(ManagedProcess):
     """Start Tansu on a free port unless ``bootstrap_servers`` is given or ``KAFKA_BOOTSTRAP_SERVERS`` is set.
 
     ::
@@ -87,11 +86,6 @@ class EmbeddedKafka:
         if self._bootstrap is None:
             raise RuntimeError("EmbeddedKafka is not started")
         return self._bootstrap
-
-    @property
-    def pid(self) -> int | None:
-        """Tansu's process id, while it runs."""
-        return self._process.pid if self._process else None
 
     def start(self) -> str:
         """Start Tansu (no-op for an external broker), wait until it answers metadata; return bootstrap."""
@@ -147,10 +141,3 @@ class EmbeddedKafka:
             self._bootstrap = None
         atexit.unregister(self.stop)
 
-    def __enter__(self) -> EmbeddedKafka:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

@@ -189,6 +189,37 @@ def iso_ms(when: datetime | float | int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def on_failure_envelope(
+    *,
+    function_arn: str,
+    condition: str,
+    approximate_invoke_count: int,
+    request_id: str | None,
+    status_code: int,
+    function_error: str | None,
+    executed_version: str,
+    now: datetime | None,
+) -> dict[str, Any]:
+    """What every on-failure record has, whatever the source: request and response context, version, time.
+
+    ``function_error`` is left out of ``responseContext`` when ``None``.
+    """
+    response_context: dict[str, Any] = {"statusCode": status_code, "executedVersion": executed_version}
+    if function_error is not None:
+        response_context["functionError"] = function_error
+    return {
+        "requestContext": {
+            "requestId": request_id or str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": approximate_invoke_count,
+        },
+        "responseContext": response_context,
+        "version": "1.0",
+        "timestamp": iso_ms(now or datetime.now(UTC)),
+    }
+
+
 def build_kafka_on_failure_record(
     event: Mapping[str, Any],
     *,
@@ -222,27 +253,17 @@ def build_kafka_on_failure_record(
             "firstRecordTimestamp": iso_ms(first["timestamp"] / 1000.0),
             "lastRecordTimestamp": iso_ms(last["timestamp"] / 1000.0),
         }
-    response_context: dict[str, Any] = {"statusCode": status_code, "executedVersion": executed_version}
-    if function_error is not None:
-        response_context["functionError"] = function_error
     batch_info: dict[str, Any] = {"batchSize": batch_size}
     if event.get("eventSourceArn"):
         batch_info["eventSourceArn"] = event["eventSourceArn"]
     batch_info["bootstrapServers"] = event.get("bootstrapServers", "")
     batch_info["payloadSize"] = event_payload_size(event)
     batch_info["recordsInfo"] = records_info
-    doc: dict[str, Any] = {
-        "requestContext": {
-            "requestId": request_id or str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": approximate_invoke_count,
-        },
-        "responseContext": response_context,
-        "version": "1.0",
-        "timestamp": iso_ms(now or datetime.now(UTC)),
-        "KafkaBatchInfo": batch_info,
-    }
+    doc = on_failure_envelope(
+        function_arn=function_arn, condition=condition, approximate_invoke_count=approximate_invoke_count,
+        request_id=request_id, status_code=status_code, function_error=function_error,
+        executed_version=executed_version, now=now)
+    doc["KafkaBatchInfo"] = batch_info
     if include_payload:
         doc["payload"] = dict(event)
     return doc

@@ -24,3 +24,27 @@ def close_quietly(handle: Any) -> None:
     if handle is not None:
         with contextlib.suppress(OSError):
             handle.close()
+
+
+class ManagedProcess:
+    """Mixin for a service started as a child process: ``pid``, and ``with`` support (start ... stop)."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Any:  # pragma: no cover - provided by the host class
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover - provided by the host class
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (None when nothing was started)."""
+        return self._process.pid if self._process else None
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import math
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from local_runtime.kafka_events import (
     CONDITION_RETRIES_EXHAUSTED,
     event_payload_size,
     iso_ms,
+    on_failure_envelope,
 )
 
 __all__ = [
@@ -150,28 +150,18 @@ def build_stream_on_failure_record(
     """
     if not records:
         raise ValueError("an on-failure record describes at least one stream record")
-    response_context: dict[str, Any] = {"statusCode": status_code, "executedVersion": executed_version}
-    if function_error is not None:
-        response_context["functionError"] = function_error
-    doc: dict[str, Any] = {
-        "requestContext": {
-            "requestId": request_id or str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": approximate_invoke_count,
-        },
-        "responseContext": response_context,
-        "version": "1.0",
-        "timestamp": iso_ms(now or datetime.now(UTC)),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _arrival_iso(records[0]),
-            "approximateArrivalOfLastRecord": _arrival_iso(records[-1]),
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
+    doc = on_failure_envelope(
+        function_arn=function_arn, condition=condition, approximate_invoke_count=approximate_invoke_count,
+        request_id=request_id, status_code=status_code, function_error=function_error,
+        executed_version=executed_version, now=now)
+    doc["DDBStreamBatchInfo"] = {
+        "shardId": shard_id,
+        "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+        "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+        "approximateArrivalOfFirstRecord": _arrival_iso(records[0]),
+        "approximateArrivalOfLastRecord": _arrival_iso(records[-1]),
+        "batchSize": len(records),
+        "streamArn": stream_arn,
     }
     if include_payload:
         doc["payload"] = build_stream_event(records)
