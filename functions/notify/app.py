@@ -16,31 +16,41 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from logistics.adapters.codec import from_attributes
 from logistics.bootstrap import build_notifier
 from logistics.domain.notifications import status_change
+from logistics.service.notify import DeliveryFailed
 
 logger = Logger()
 metrics = Metrics()
 notifier, once = build_notifier()
 
 
-def notify_record(record: DynamoDBRecord) -> None:
-    images = record.raw_event["dynamodb"]
-    new = from_attributes(images.get("NewImage") or {})
-    if not notifier.should_handle(new):
-        return
-    change = status_change(from_attributes(images.get("OldImage") or {}) or None, new)
-    if change is None:
-        return
-    for outcome in notifier.handle(change):
-        metrics.add_metric(f"Notifications_{outcome.channel}_{outcome.outcome}", MetricUnit.Count, 1)
+def changes(event: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(sequence number, status change) of every record that is a real change written in this region."""
+    found = []
+    for record in event.get("Records") or []:
+        images = record["dynamodb"]
+        new = from_attributes(images.get("NewImage") or {})
+        change = status_change(from_attributes(images.get("OldImage") or {}) or None, new)
+        if change is not None and notifier.should_handle(new):
+            found.append((images["SequenceNumber"], change))
+    return found
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     once.register_lambda_context(context)
+    found = changes(event)
+    failed = notifier.handle_batch(found)
+    metrics.add_metric("StatusChanges", MetricUnit.Count, len(found))
+    metrics.add_metric("NotificationFailures", MetricUnit.Count, len(failed))
+
+    def check(record: DynamoDBRecord) -> None:
+        if record.dynamodb and record.dynamodb.sequence_number in failed:
+            raise DeliveryFailed(f"notification of {record.dynamodb.sequence_number} failed; see the log")
+
     return process_partial_response(
         event=event,
-        record_handler=notify_record,
+        record_handler=check,
         processor=BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False),
         context=context,
     )

@@ -7,7 +7,9 @@ record of the guard and sends nothing again; a failed channel raises so the stre
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +47,7 @@ class Notifier:
         region: str,
         tracking_base_url: str,
         clock: Callable[[], datetime] = _now,
+        concurrency: int = 8,
     ) -> None:
         self.merchants = merchants
         self.log = log
@@ -54,11 +57,35 @@ class Notifier:
         self.region = region
         self.tracking_base_url = tracking_base_url.rstrip("/")
         self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify")
 
     def should_handle(self, new_image: dict[str, Any]) -> bool:
         """Only the region that wrote a change notifies; Global Table replicas stream it too."""
         written = new_image.get("written_region")
         return written is None or written == self.region
+
+    def handle_batch(self, items: Sequence[tuple[Hashable, StatusChange]]) -> set[Hashable]:
+        """Notify a batch of changes; returns the ids of those that failed (and must be retried).
+
+        Different shipments are independent, so their changes go out concurrently; one shipment's
+        changes stay in order, and after a failure its later changes wait for the retry too.
+        """
+        by_shipment: dict[tuple[str, str], list[tuple[Hashable, StatusChange]]] = defaultdict(list)
+        for item_id, change in items:
+            by_shipment[(change.merchant_id, change.shipment_id)].append((item_id, change))
+
+        def run(changes: list[tuple[Hashable, StatusChange]]) -> list[Hashable]:
+            for position, (_, change) in enumerate(changes):
+                try:
+                    self.handle(change)
+                except DeliveryFailed:
+                    return [item_id for item_id, _ in changes[position:]]
+            return []
+
+        groups = list(by_shipment.values())
+        if len(groups) <= 1:
+            return {item_id for group in groups for item_id in run(group)}
+        return {item_id for failed in self._pool.map(run, groups) for item_id in failed}
 
     def handle(self, change: StatusChange) -> list[Outcome]:
         """Notify every channel for a change; raises DeliveryFailed if any channel failed."""

@@ -91,3 +91,23 @@ def test_replica_region_does_not_notify(world):
     n = notifier(world)
     assert n.should_handle(state("DELIVERED", written_region="us-east-1"))
     assert not n.should_handle(state("DELIVERED", written_region="eu-west-1"))
+
+
+def test_batch_fails_only_the_failing_shipment_from_its_failed_change_on(world):
+    merchants, _, _, _, webhooks = world
+    merchants.merchants["m2"] = {"merchant_id": "m2", "webhook_url": "http://broken", "webhook_secret": "s"}
+    ok = status_change(state("IN_TRANSIT"), state("OUT_FOR_DELIVERY"))
+    bad_first = status_change(state("IN_TRANSIT"), {**state("OUT_FOR_DELIVERY", "e7"), "merchant_id": "m2"})
+    bad_later = status_change(state("OUT_FOR_DELIVERY"), {**state("DELIVERED", "e8"), "merchant_id": "m2"})
+    n = notifier(world)
+    real = webhooks.deliver
+
+    def deliver(url: str, secret: str, body: bytes) -> dict:
+        if url == "http://broken":
+            raise RuntimeError("HTTP 503 from http://broken")
+        return real(url, secret, body)
+
+    webhooks.deliver = deliver
+    failed = n.handle_batch([("seq-1", bad_first), ("seq-2", ok), ("seq-3", bad_later)])
+    assert failed == {"seq-1", "seq-3"}  # m2's later change waits for the retry of its first
+    assert [json.loads(body)["status"] for _, body in webhooks.delivered] == ["OUT_FOR_DELIVERY"]
