@@ -26,12 +26,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from typing import Any, Literal
 
-from local_runtime.processes import ManagedProcess, close_quietly, terminate
+from local_runtime.processes import ManagedProcess, close_quietly, terminate, wait_until
 
 __all__ = [
     "DUMMY_CREDENTIALS",
@@ -109,20 +108,16 @@ def wait_until_ready(endpoint_url: str, timeout_s: float = 20.0, is_alive: Any =
 
     ``is_alive`` (a callable) lets the caller abort early when the server process died.
     """
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(endpoint_url.rstrip("/") + "/moto-api/", timeout=1):
-                return
+                return True
         except urllib.error.HTTPError:
-            return  # it answered: not moto, or a path it does not serve - either way it is up
+            return True  # it answered: not moto, or a path it does not serve - either way it is up
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        if is_alive is not None and not is_alive():
-            raise RuntimeError(f"AWS endpoint process exited before {endpoint_url} answered")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{endpoint_url} did not answer within {timeout_s}s")
-        time.sleep(0.05)
+            return False
+
+    wait_until(answers, f"AWS endpoint {endpoint_url}", timeout_s, is_alive)
 
 
 class EmbeddedAws(ManagedProcess):

@@ -14,12 +14,11 @@ import contextlib
 import os
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from local_runtime.aws import free_port
-from local_runtime.processes import ManagedProcess, close_quietly, terminate
+from local_runtime.processes import ManagedProcess, close_quietly, terminate, wait_until
 
 __all__ = ["EmbeddedKafka", "tansu_binary", "wait_for_broker"]
 
@@ -42,18 +41,14 @@ def wait_for_broker(bootstrap_servers: str, timeout_s: float = 30.0, is_alive: A
     # Quiet: librdkafka logs every refused connection while the broker is still binding.
     admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0,
                          "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200})
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def answers() -> bool:
         try:
             admin.list_topics(timeout=0.5)
-            return
         except KafkaException:
-            pass
-        if is_alive is not None and not is_alive():
-            raise RuntimeError(f"broker process exited before {bootstrap_servers} answered")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"Kafka broker {bootstrap_servers} did not answer within {timeout_s}s")
-        time.sleep(0.05)
+            return False
+        return True
+
+    wait_until(answers, f"Kafka broker {bootstrap_servers}", timeout_s, is_alive)
 
 
 class EmbeddedKafka(ManagedProcess):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -48,3 +50,14 @@ class ManagedProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_until(answers: Callable[[], bool], what: str, timeout_s: float, is_alive: Callable[[], bool] | None) -> None:
+    """Poll ``answers()`` until it is true; ``RuntimeError`` if the process died first, else ``TimeoutError``."""
+    deadline = time.monotonic() + timeout_s
+    while not answers():
+        if is_alive is not None and not is_alive():
+            raise RuntimeError(f"the process exited before {what} answered")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not answer within {timeout_s}s")
+        time.sleep(0.05)
