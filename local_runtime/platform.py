@@ -24,6 +24,7 @@ from local_runtime.deploy import Deployment, create_kafka_topics, deploy_templat
 from local_runtime.invoke import Invoker
 from local_runtime.kafka_mapping import KafkaEventSourceMapping
 from local_runtime.mapping_spec import MappingSpec
+from local_runtime.schedules import ScheduleRunner, schedules
 from local_runtime.stream_mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.template import FunctionSpec, Template, load_template
 
@@ -50,6 +51,8 @@ class PlatformOptions:
     kafka_storage: str = "memory://tansu/"
     aws_endpoint: str | None = None  # use this emulator instead of starting one (else AWS_ENDPOINT_URL, else moto)
     kafka_bootstrap: str | None = None  # use this broker instead of starting one (else KAFKA_BOOTSTRAP_SERVERS)
+    schedules: bool = True  # fire the template's rate(...) schedules
+    schedule_speedup: float = 1.0
 
 
 class LocalPlatform:
@@ -69,6 +72,7 @@ class LocalPlatform:
         self.dashboard_url: str | None = None
         self._dashboard_thread: threading.Thread | None = None
         self._checkpoints: Any = None
+        self.schedules: ScheduleRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, mappings: bool = True) -> LocalPlatform:
@@ -96,6 +100,11 @@ class LocalPlatform:
             self._checkpoints = MemoryCheckpointStore()
         if mappings:
             self.start_mappings()
+        if opts.schedules:
+            invoker = self.invoker
+            self.schedules = ScheduleRunner(schedules(self.template), invoker.invoke, self.region,
+                                            self.template.context.account_id, speedup=opts.schedule_speedup)
+            self.schedules.start()
         if opts.dashboard_port is not None:
             self._serve_dashboard(base_env)
         return self
@@ -143,7 +152,10 @@ class LocalPlatform:
         self.stream_mappings.clear()
 
     def stop(self) -> None:
-        """Stop mappings, the dashboard, the broker and the emulator, in that order."""
+        """Stop schedules and mappings, the dashboard, the broker and the emulator, in that order."""
+        if self.schedules is not None:
+            self.schedules.stop()
+            self.schedules = None
         self.stop_mappings()
         if self.dashboard is not None:
             self.dashboard.shutdown()
@@ -236,6 +248,8 @@ class LocalPlatform:
             rows.append((f"mapping {m.name}", f"{','.join(m.spec.topics)} -> {m.spec.function_logical_id}"))
         for m in self.stream_mappings:
             rows.append((f"mapping {m.name}", f"stream -> {m.spec.function_logical_id}"))
+        for spec in self.schedules.specs if self.schedules else []:
+            rows.append((f"schedule {spec.name}", f"{spec.expression} -> {spec.function_logical_id}"))
         if self.dashboard_url:
             rows.append(("Dashboard", self.dashboard_url))
         return rows
