@@ -132,12 +132,11 @@ def kpi_report(merchant_id: str, params: dict[str, str]) -> Response:
 
 
 def latest_key(merchant_id: str) -> str:
-    newest = deps.reader().latest(merchant_id, 1)
-    return newest[0]["updated_key"] if newest else EPOCH_KEY
+    return deps.reader().last_stored(merchant_id) or EPOCH_KEY
 
 
 def changes(merchant_id: str, params: dict[str, str]) -> Response:
-    """Cheap polling for live pages: shipments updated after ``since`` (by_updated, small Limit)."""
+    """Cheap polling for live pages: shipments stored after ``since`` (by_ingested, small Limit)."""
     validation.allow_only(params, {"since", "limit"})
     limit = validation.limit(params, 50)
     now = kpis.utc_key(deps.clock()())
@@ -147,7 +146,7 @@ def changes(merchant_id: str, params: dict[str, str]) -> Response:
     since = validation.updated_key(params["since"])
     items, more = deps.reader().changes(merchant_id, since, limit)
     return json_response({"items": [present.summary(i) for i in items],
-                          "next_since": items[-1]["updated_key"] if items else since,
+                          "next_since": items[-1]["ingested_key"] if items else since,
                           "has_more": more, "server_time": now})
 
 

@@ -63,7 +63,7 @@ def overview(request: Request, merchant_id: str, params: dict[str, str]) -> Resp
     report = kpis.compute(reader, merchant_id, deps.clock()())
     recent = [present.summary(i) for i in reader.latest(merchant_id, 12)]
     attention = [present.summary(i) for i in reader.attention(merchant_id, 8)]
-    since = recent[0]["updated_key"] if recent else api.EPOCH_KEY
+    since = api.latest_key(merchant_id)
     return html_response(views.overview_page(base_path(request), merchant_id, report, recent, attention, since))
 
 

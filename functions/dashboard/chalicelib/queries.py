@@ -252,14 +252,24 @@ class Reader:
         return found[:limit]
 
     def changes(self, merchant_id: str, since: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        """Shipments updated after ``since`` (an updated_key), oldest first, from by_updated."""
+        """Shipments stored after ``since`` (an ingested_key), oldest first, from by_ingested: a late event
+        about an old shipment is a change too, though its updated_key sorts in the past."""
         response = self.client.query(
-            TableName=self.settings.shipments_table, IndexName="by_updated",
-            KeyConditionExpression="merchant_id = :m AND updated_key > :since",
+            TableName=self.settings.shipments_table, IndexName="by_ingested",
+            KeyConditionExpression="merchant_id = :m AND ingested_key > :since",
             ExpressionAttributeValues={":m": _s(merchant_id), ":since": _s(since)},
             ScanIndexForward=True, Limit=limit,
         )
         return [from_attributes(i) for i in response["Items"]], "LastEvaluatedKey" in response
+
+    def last_stored(self, merchant_id: str) -> str | None:
+        """The newest ingested_key of a merchant (where a live page starts polling from)."""
+        response = self.client.query(
+            TableName=self.settings.shipments_table, IndexName="by_ingested",
+            KeyConditionExpression="merchant_id = :m", ExpressionAttributeValues={":m": _s(merchant_id)},
+            ScanIndexForward=False, Limit=1,
+        )
+        return response["Items"][0]["ingested_key"]["S"] if response["Items"] else None
 
     def latest(self, merchant_id: str, limit: int, since: str | None = None) -> list[dict[str, Any]]:
         """The most recently updated shipments (newest first), optionally only those after ``since``."""

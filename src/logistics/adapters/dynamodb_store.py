@@ -75,11 +75,11 @@ class DynamoDBStateStore:
 
     # -- writes --------------------------------------------------------------------------------
     def _put(self, state: Any, stored: Versioned[Any] | None) -> dict[str, Any]:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # the width of updated_key's
         if isinstance(state, ShipmentState):
             table, item = self.shipments_table, shipment_item(state)
             token = (stored.extra.get("tracking_token") if stored else None) or secrets.token_urlsafe(18)
-            item.update(tracking_token=token, written_region=self.region)
+            item.update(tracking_token=token, written_region=self.region, ingested_key=f"{now}#{state.shipment_id}")
         else:
             table, item = self.warehouses_table, warehouse_item(state)
         item.update(version=(stored.version if stored else 0) + 1, ingested_at=now)

@@ -481,6 +481,14 @@ def test_changes_since_a_cursor_returns_new_updates_only(client: Client, dash_st
     assert get_json(client, dash_stack, f"/api/v1/changes?since={quote(after['next_since'])}")["items"] == []
 
 
+def test_a_late_event_about_an_old_shipment_is_a_change_too(client: Client, dash_stack: Stack) -> None:
+    """Changes follow when a shipment was stored, not when its event happened."""
+    start = get_json(client, dash_stack, "/api/v1/changes")["next_since"]
+    dash_stack.ingest([shipment_event("a-old", "PICKED_UP", "2020-01-01T10:00:00Z", merchant_id=A)])
+    after = get_json(client, dash_stack, f"/api/v1/changes?since={quote(start)}")
+    assert [i["shipment_id"] for i in after["items"]] == ["a-old"]
+
+
 # -- CSV -----------------------------------------------------------------------------------------------
 def test_csv_is_paged_with_a_next_link(client: Client, dash_stack: Stack) -> None:
     path = "/api/v1/shipments.csv?region=EU&limit=4"
