@@ -60,6 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, help="stop simulating after this many seconds")
     parser.add_argument("--port", type=int, default=8000, help="dashboard port (default 8000; 0 picks one)")
     parser.add_argument("--state-dir", default=".logistics", help="where stream checkpoints are kept")
+    parser.add_argument("--partitions", type=int, default=3, help="partitions of the Kafka topics it creates")
     parser.add_argument("--status-every", type=float, default=1.0, help="seconds between status lines")
 
 
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     options = PlatformOptions(
         template=args.template, config_env=args.config_env,
         parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
-        stack_name=args.stack_name, region=args.region, dashboard_port=args.port, state_dir=Path(args.state_dir))
+        stack_name=args.stack_name, region=args.region, dashboard_port=args.port, state_dir=Path(args.state_dir),
+        partitions=args.partitions)
     platform = LocalPlatform(options)
     sink = producer = simulator = log_file = None
     stdout = sys.stdout
