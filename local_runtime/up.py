@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         stack_name=args.stack_name, region=args.region, dashboard_port=args.port, state_dir=Path(args.state_dir),
         partitions=args.partitions)
     platform = LocalPlatform(options)
-    sink = producer = simulator = log_file = None
+    sink = producer = simulator = log_file = status = None
     stdout = sys.stdout
     try:
         print("starting embedded Kafka and AWS, deploying the template ...", file=sys.stderr)
@@ -103,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
         if simulator is not None:
             simulator.join(timeout=15)
+        if producer is not None:
+            producer.close(5)
+            # Drop the producer before the broker goes, or librdkafka keeps reconnecting (and logging) to it.
+            producer = status = None
+            gc.collect()
         platform.stop()
         if sink is not None:
             sink.stop()

@@ -8,7 +8,9 @@ import time
 from botocore.config import Config
 
 # Throttling and 5xx errors are retried by botocore with exponential backoff and jitter.
-BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
+# The pool is sized for the writes the adapters keep in flight at once (thread pools of 4-8).
+BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30,
+                     max_pool_connections=32)
 
 
 class _Backoff:
