@@ -262,6 +262,21 @@ class Reader:
         )
         return [from_attributes(i) for i in response["Items"]], "LastEvaluatedKey" in response
 
+    def count_stored_since(self, merchant_id: str, since: str, cap: int) -> int:
+        """How many shipments were stored after ``since`` (an ingested_key), counting at most ``cap``."""
+        total, request = 0, {
+            "TableName": self.settings.shipments_table, "IndexName": "by_ingested", "Select": "COUNT",
+            "KeyConditionExpression": "merchant_id = :m AND ingested_key > :since",
+            "ExpressionAttributeValues": {":m": _s(merchant_id), ":since": _s(since)},
+        }
+        while total < cap:
+            page = self.client.query(**request, Limit=cap - total)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
+
     def last_stored(self, merchant_id: str) -> str | None:
         """The newest ingested_key of a merchant (where a live page starts polling from)."""
         response = self.client.query(
