@@ -88,6 +88,15 @@ def wait_committed(platform: LocalPlatform, total: int, timeout_s: float) -> flo
     raise TimeoutError(f"only part of {total} records committed after {timeout_s}s")
 
 
+def wait_assigned(platform: LocalPlatform, timeout_s: float = 60) -> None:
+    """Wait until every Kafka mapping's consumer has joined its group and holds partitions."""
+    deadline = time.monotonic() + timeout_s
+    while not all(m.status()["assigned"] for m in platform.kafka_mappings):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Kafka mappings did not join their groups")
+        time.sleep(0.1)
+
+
 def raw_batch_write_rate(client: Any, table: str, items: list[dict[str, Any]]) -> float:
     """Items/s of plain BatchWriteItem (25 per call) of ``items`` into ``table``."""
     started = time.perf_counter()
@@ -200,6 +209,7 @@ def bench_latency(rate: float, duration: float) -> dict[str, float]:
     try:
         platform.start()
         seed_merchants(platform, webhooks)
+        wait_assigned(platform)  # a consumer group's first join takes seconds: not part of the latency
         sink = _StampingSink(KafkaSink(platform.kafka.bootstrap_servers))
         summary = simulate(sink, rate=rate, duration=duration, seed=9, shares=CLEAN,
                            topics=platform.topics, progress=False, truth=False)  # type: ignore[attr-defined]
