@@ -29,7 +29,7 @@ from local_runtime.deploy import create_kafka_topics
 from local_runtime.mapping_spec import MappingSpec
 from local_runtime.platform import LocalPlatform, PlatformOptions
 from local_runtime.simulator.noise import NoiseShares
-from local_runtime.simulator.producer import KafkaSink, MemorySink
+from local_runtime.simulator.producer import KafkaSink, MemorySink, TeeSink
 from local_runtime.simulator.run import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def bench_ingest(events: int, naive_events: int) -> dict[str, float]:
         endpoint, bootstrap = platform.aws.endpoint_url, platform.kafka.bootstrap_servers
         sink = KafkaSink(bootstrap)
         recorded = MemorySink()
-        summary = simulate(_Tee(sink, recorded), rate=None, count=events, seed=5, shares=CLEAN,
+        summary = simulate(TeeSink(sink, recorded), rate=None, count=events, seed=5, shares=CLEAN,
                            topics=platform.topics, progress=False, truth=False)  # type: ignore[attr-defined]
         sink.close()
         platform.start_mappings(kinds=("MSK", "SelfManagedKafka"))  # ingest alone: notify would compete
@@ -161,23 +161,6 @@ def bench_ingest(events: int, naive_events: int) -> dict[str, float]:
         platform.stop()
     return {"events": summary.produced, "ingest_eps": ingest_rate, "raw_batch_write_ips": raw_rate,
             "naive_put_eps": naive_rate}
-
-
-class _Tee(MemorySink):
-    def __init__(self, *sinks: Any) -> None:
-        super().__init__()
-        self.sinks = sinks
-
-    def send(self, topic: str, key: bytes | None, value: bytes, headers: Any) -> None:
-        for s in self.sinks:
-            s.send(topic, key, value, headers)
-
-    def poll(self, timeout: float = 0.0) -> None:
-        for s in self.sinks:
-            s.poll(timeout)
-
-    def flush(self, timeout: float = 30.0) -> int:
-        return sum(s.flush(timeout) for s in self.sinks)
 
 
 class _StampingSink(MemorySink):

@@ -161,6 +161,9 @@ class LocalPlatform:
             self.dashboard.shutdown()
             self.dashboard.server.server_close()
             self.dashboard = None
+        if self._dashboard_thread is not None:
+            self._dashboard_thread.join(5)
+            self._dashboard_thread = None
         self.kafka.stop()
         self.aws.stop()
 
@@ -211,7 +214,6 @@ class LocalPlatform:
             self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
             port = self.dashboard.server.server_address[1]
             self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
-            self.dashboard_module = module
             self._dashboard_thread = threading.Thread(target=self.dashboard.server.serve_forever, daemon=True,
                                                       name="dashboard")
             self._dashboard_thread.start()

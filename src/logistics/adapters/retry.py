@@ -13,7 +13,7 @@ BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, connect_ti
                      max_pool_connections=32)
 
 
-class _Backoff:
+class Backoff:
     def __init__(self, base_s: float = 0.05, cap_s: float = 2.0) -> None:
         self.base_s = base_s
         self.cap_s = cap_s
@@ -26,4 +26,4 @@ class _Backoff:
         time.sleep(self.delay(attempt))
 
 
-with_backoff = _Backoff()
+with_backoff = Backoff()

@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from logistics.adapters.retry import _Backoff
+from logistics.adapters.retry import Backoff
 from logistics.webhook_signature import HEADER, sign
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -25,12 +25,12 @@ class HttpWebhookSender:
         self,
         attempts: int = 3,
         timeout_s: float = 5.0,
-        backoff: _Backoff | None = None,
+        backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.attempts = attempts
         self.timeout_s = timeout_s
-        self.backoff = backoff or _Backoff(base_s=0.2, cap_s=2.0)
+        self.backoff = backoff or Backoff(base_s=0.2, cap_s=2.0)
         self.sleep = sleep
 
     def deliver(self, url: str, secret: str, body: bytes) -> dict[str, Any]:
