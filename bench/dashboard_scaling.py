@@ -2,7 +2,7 @@
 
     python -m bench.dashboard_scaling [--sizes 1000,100000] [--runs 30]
 
-Tables come from template.yaml (local_runtime.deploy) on in-process moto (``mock_aws``); shipments are
+Tables come from template.yaml (local_runtime.deploy.deployer) on in-process moto (``mock_aws``); shipments are
 written straight into ShipmentsTable with BatchWriteItem (``codec.shipment_item``), all for one merchant
 (the worst case: its partition grows with the table). Each request goes through the whole app: the
 Chalice test client, the auth middleware (API key), the Query, the JSON rendering.
@@ -60,8 +60,8 @@ def _env(tables: dict[str, str]) -> None:
 def _deploy(stack: str) -> dict[str, str]:
     import boto3
 
-    from local_runtime.deploy import CreateTable, Plan, apply, plan
-    from local_runtime.template import load_template
+    from local_runtime.deploy.deployer import CreateTable, Plan, apply, plan
+    from local_runtime.cloudformation.template import load_template
 
     template = load_template(ROOT / "template.yaml", config_env="local", stack_name=stack)
     full = plan(template)

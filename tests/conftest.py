@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_runtime.aws import EmbeddedAws
-from local_runtime.broker import EmbeddedKafka
+from local_runtime.services.aws import EmbeddedAws
+from local_runtime.services.broker import EmbeddedKafka
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from local_runtime.aws import free_port
+from local_runtime.services.aws import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

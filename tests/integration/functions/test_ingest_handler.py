@@ -7,7 +7,7 @@ import json
 
 from boto3.dynamodb.conditions import Key
 
-from local_runtime.kafka_events import KafkaMessage, build_kafka_event
+from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_event
 from tests.factories import shipment_event, warehouse_event
 
 CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/logistics/11111111-2222-3333-4444-555555555555-1"

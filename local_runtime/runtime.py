@@ -1,0 +1,257 @@
+"""The whole stack of a SAM template on one machine: embedded broker and AWS, resources deployed from
+the template, every Kafka and DynamoDB Streams mapping emulated, handlers invoked in-process, and the
+template's Chalice app served over HTTP.
+
+Nothing here knows about logistics: point it at any SAM project's template.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_runtime.services import aws
+from local_runtime.services.aws import EmbeddedAws
+from local_runtime.services.broker import EmbeddedKafka
+from local_runtime.deploy.deployer import Deployment, create_kafka_topics, deploy_template, kafka_topics
+from local_runtime.invoke.function import Invoker
+from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
+from local_runtime.esm.spec import MappingSpec
+from local_runtime.esm.schedules import ScheduleRunner, schedules
+from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
+from local_runtime.cloudformation.template import FunctionSpec, Template, load_template
+
+log = logging.getLogger(__name__)
+
+KAFKA_PARAMETER = "KafkaBootstrapServers"  # passed the embedded broker's address when a template declares it
+
+
+@dataclass
+class PlatformOptions:
+    """How to run a template locally."""
+
+    template: str | os.PathLike[str] = "template.yaml"
+    config_env: str | None = "local"
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    stack_name: str | None = None
+    region: str | None = None
+    partitions: int = 3
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int | None = 8000  # None: do not serve any Chalice app
+    state_dir: str | os.PathLike[str] | None = None  # stream checkpoints survive a mapping restart here
+    consumer_config: Mapping[str, Any] = field(default_factory=lambda: {"session.timeout.ms": 6000})
+    retry_backoff_s: float = 0.2
+    kafka_storage: str = "memory://tansu/"
+    aws_endpoint: str | None = None  # use this emulator instead of starting one (else AWS_ENDPOINT_URL, else moto)
+    kafka_bootstrap: str | None = None  # use this broker instead of starting one (else KAFKA_BOOTSTRAP_SERVERS)
+    schedules: bool = True  # fire the template's rate(...) schedules
+    schedule_speedup: float = 1.0
+
+
+class LocalPlatform:
+    """Start with :meth:`start` (or as a context manager); :meth:`stop` leaves no process behind."""
+
+    def __init__(self, options: PlatformOptions | None = None) -> None:
+        self.options = options or PlatformOptions()
+        opts = self.options
+        self.aws = EmbeddedAws(region=opts.region, endpoint_url=opts.aws_endpoint)
+        self.kafka = EmbeddedKafka(storage_engine=opts.kafka_storage, bootstrap_servers=opts.kafka_bootstrap)
+        self.template: Template | None = None
+        self.deployment: Deployment | None = None
+        self.invoker: Invoker | None = None
+        self.kafka_mappings: list[KafkaEventSourceMapping] = []
+        self.stream_mappings: list[DynamoDBStreamMapping] = []
+        self.dashboard: Any = None
+        self.dashboard_url: str | None = None
+        self._dashboard_thread: threading.Thread | None = None
+        self._checkpoints: Any = None
+        self.schedules: ScheduleRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, *, mappings: bool = True) -> LocalPlatform:
+        """Start services, deploy the template, then the mappings and the dashboard."""
+        endpoint = self.aws.start()
+        bootstrap = self.kafka.start()
+        opts = self.options
+        overrides = dict(opts.parameter_overrides)
+        probe = load_template(opts.template, config_env=opts.config_env, parameter_overrides=overrides,
+                              stack_name=opts.stack_name, region=opts.region, endpoint_url=endpoint)
+        if KAFKA_PARAMETER in probe.parameters and KAFKA_PARAMETER not in overrides:
+            overrides[KAFKA_PARAMETER] = bootstrap
+            probe = load_template(opts.template, config_env=opts.config_env, parameter_overrides=overrides,
+                                  stack_name=opts.stack_name, region=opts.region, endpoint_url=endpoint)
+        self.deployment, self.template = deploy_template(probe, endpoint_url=endpoint)
+        self.region = self.template.context.region
+        create_kafka_topics(bootstrap, kafka_topics(self.template.event_source_mappings()),
+                            partitions=opts.partitions)
+        base_env = {**aws.aws_env(endpoint, self.region), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env)
+        if opts.state_dir is not None:
+            Path(opts.state_dir).mkdir(parents=True, exist_ok=True)
+            self._checkpoints = JsonFileCheckpointStore(Path(opts.state_dir) / "stream-checkpoints.json")
+        else:
+            self._checkpoints = MemoryCheckpointStore()
+        if mappings:
+            self.start_mappings()
+        if opts.schedules:
+            invoker = self.invoker
+            self.schedules = ScheduleRunner(schedules(self.template), invoker.invoke, self.region,
+                                            self.template.context.account_id, speedup=opts.schedule_speedup)
+            self.schedules.start()
+        if opts.dashboard_port is not None:
+            self._serve_dashboard(base_env)
+        return self
+
+    def _invoke_function(self, spec: MappingSpec) -> Any:
+        assert self.invoker is not None
+        invoker, name = self.invoker, spec.function_logical_id
+        return lambda event: invoker.invoke(name, event)
+
+    def _clients(self) -> dict[str, Any]:
+        endpoint = self.aws.endpoint_url
+        return {f"{s}_client": aws.client(s, endpoint, self.region) for s in ("sqs", "sns", "s3")}
+
+    def start_mappings(self, kinds: tuple[str, ...] = ("MSK", "SelfManagedKafka", "DynamoDB")) -> None:
+        """Create and start one emulated mapping per Kafka / DynamoDB event source of the template
+        (only those of ``kinds``)."""
+        assert self.template is not None and self.invoker is not None
+        bootstrap = self.kafka.bootstrap_servers
+        for spec in self.template.event_source_mappings():
+            if not spec.enabled or spec.kind not in kinds:
+                continue
+            arn = self.invoker.function(spec.function_logical_id).arn
+            if spec.kind in ("MSK", "SelfManagedKafka"):
+                mapping: Any = KafkaEventSourceMapping(
+                    spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
+                    consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
+                self.kafka_mappings.append(mapping)
+            elif spec.kind == "DynamoDB":
+                mapping = DynamoDBStreamMapping(
+                    spec, self._invoke_function(spec),
+                    aws.client("dynamodbstreams", self.aws.endpoint_url, self.region), arn,
+                    region=self.region, checkpoint_store=self._checkpoints, **self._clients(),
+                    retry_backoff_s=self.options.retry_backoff_s)
+                self.stream_mappings.append(mapping)
+            else:  # pragma: no cover - the loader only emits the kinds above
+                continue
+            mapping.start()
+        log.info("started %d Kafka and %d stream mappings", len(self.kafka_mappings), len(self.stream_mappings))
+
+    def stop_mappings(self) -> None:
+        """Stop every mapping (each finishes its current invoke and commits what succeeded)."""
+        for mapping in [*self.kafka_mappings, *self.stream_mappings]:
+            mapping.stop()
+        self.kafka_mappings.clear()
+        self.stream_mappings.clear()
+
+    def stop(self) -> None:
+        """Stop schedules and mappings, the dashboard, the broker and the emulator, in that order."""
+        if self.schedules is not None:
+            self.schedules.stop()
+            self.schedules = None
+        self.stop_mappings()
+        if self.dashboard is not None:
+            self.dashboard.shutdown()
+            self.dashboard.server.server_close()
+            self.dashboard = None
+        if self._dashboard_thread is not None:
+            self._dashboard_thread.join(5)
+            self._dashboard_thread = None
+        self.kafka.stop()
+        self.aws.stop()
+
+    def __enter__(self) -> LocalPlatform:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the Chalice app -------------------------------------------------------------------------
+    def _chalice_candidates(self) -> list[FunctionSpec]:
+        """Functions whose handler module imports chalice (cheap text check before importing)."""
+        assert self.template is not None
+        found = []
+        for spec in self.template.functions():
+            if spec.code_uri is None:
+                continue
+            module = spec.handler.rpartition(".")[0]
+            source = Path(spec.code_uri) / (module.replace(".", "/") + ".py")
+            if source.exists() and "chalice" in source.read_text(encoding="utf-8"):
+                found.append(spec)
+        return found
+
+    def _serve_dashboard(self, base_env: Mapping[str, str]) -> None:
+        """Serve the first function whose handler is a Chalice app object, with Chalice's local server."""
+        from chalice import Chalice
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        for spec in self._chalice_candidates():
+            # A web app is long-lived, not per-invocation: its environment becomes the process's own.
+            os.environ.update({**spec.environment, **base_env, "AWS_REGION": self.region})
+            for entry in (*spec.layers, spec.code_uri):
+                if str(entry) not in sys.path:
+                    sys.path.insert(0, str(entry))
+            module_name, _, attribute = spec.handler.rpartition(".")
+            path = Path(spec.code_uri) / (module_name.replace(".", "/") + ".py")
+            loader = importlib.util.spec_from_file_location(f"_chalice_{spec.logical_id}", path)
+            assert loader is not None and loader.loader is not None
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[loader.name] = module
+            loader.loader.exec_module(module)
+            app = getattr(module, attribute, None)
+            if not isinstance(app, Chalice):
+                continue
+            config = Config.create(chalice_app=app, app_name=app.app_name, stage="dev")
+            opts = self.options
+            self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
+            port = self.dashboard.server.server_address[1]
+            self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
+            self._dashboard_thread = threading.Thread(target=self.dashboard.server.serve_forever, daemon=True,
+                                                      name="dashboard")
+            self._dashboard_thread.start()
+            return
+
+    # -- status ----------------------------------------------------------------------------------
+    def counters(self) -> dict[str, Any]:
+        """Totals over the mappings, for the status line and tests."""
+        kafka = [m.counters.snapshot() for m in self.kafka_mappings]
+        streams = [m.counters.snapshot() for m in self.stream_mappings]
+
+        def total(rows: list[dict[str, Any]], key: str) -> int:
+            return sum(int(r.get(key) or 0) for r in rows)
+
+        return {
+            "kafka_records_delivered": total(kafka, "records_delivered"),
+            "kafka_invocations": total(kafka, "invocations"),
+            "kafka_failures": total(kafka, "failures"),
+            "kafka_lag": total(kafka, "lag"),
+            "kafka_dead_lettered": total(kafka, "records_dead_lettered"),
+            "stream_records_delivered": total(streams, "records_delivered"),
+            "stream_failures": total(streams, "failures"),
+            "stream_dead_lettered": total(streams, "records_dead_lettered"),
+        }
+
+    def describe(self) -> list[tuple[str, str]]:
+        """What runs where, for the start-up banner."""
+        rows = [("AWS endpoint", self.aws.endpoint_url + (" (external)" if self.aws.is_external else " (moto)")),
+                ("Kafka", self.kafka.bootstrap_servers + (" (external)" if self.kafka.is_external else " (Tansu)"))]
+        if self.deployment is not None:
+            for logical_id, resource in self.deployment.resources.items():
+                rows.append((logical_id, resource.physical_id))
+        for m in self.kafka_mappings:
+            rows.append((f"mapping {m.name}", f"{','.join(m.spec.topics)} -> {m.spec.function_logical_id}"))
+        for m in self.stream_mappings:
+            rows.append((f"mapping {m.name}", f"stream -> {m.spec.function_logical_id}"))
+        for spec in self.schedules.specs if self.schedules else []:
+            rows.append((f"schedule {spec.name}", f"{spec.expression} -> {spec.function_logical_id}"))
+        if self.dashboard_url:
+            rows.append(("Dashboard", self.dashboard_url))
+        return rows
