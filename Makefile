@@ -52,6 +52,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 sam-validate: $(SAM)
 	$(SAM) validate --lint
