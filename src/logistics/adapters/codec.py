@@ -9,6 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from logistics.adapters import index_keys
 from logistics.domain.events import ShipmentEvent, StockLine, WarehouseEvent
 from logistics.domain.shipment import ShipmentState
 from logistics.domain.status import Status
@@ -74,21 +75,14 @@ def warehouse_from_item(item: dict[str, Any]) -> WarehouseState:
 
 def shipment_item(state: ShipmentState) -> dict[str, Any]:
     """The ShipmentsTable item of a state, with the index keys of docs/ARCHITECTURE.md."""
-    m = state.merchant_id
     item = asdict(state)
     item["recent_event_ids"] = list(state.recent_event_ids)
     item.update(
-        updated_key=f"{state.updated_at}#{state.shipment_id}",
+        updated_key=index_keys.updated_key(state.updated_at, state.shipment_id),
         geo=state.geo,
         needs_attention=state.needs_attention,
         attention_reason=state.attention_reason,
-        merchant_status=f"{m}#{state.status}",
-        merchant_geo=f"{m}#{state.geo}" if state.geo else None,
-        merchant_carrier=f"{m}#{state.carrier}" if state.carrier else None,
-        merchant_warehouse=f"{m}#{state.warehouse_id}" if state.warehouse_id else None,
-        merchant_tracking=f"{m}#{state.tracking_number}" if state.tracking_number else None,
-        merchant_order=f"{m}#{state.order_ref}" if state.order_ref else None,
-        attention_merchant=m if state.needs_attention else None,
+        **index_keys.shipment_index_attributes(state),
     )
     return item
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from logistics.adapters import index_keys
 from logistics.adapters.codec import (
     from_attributes,
     shipment_from_item,
@@ -79,7 +80,8 @@ class DynamoDBStateStore:
         if isinstance(state, ShipmentState):
             table, item = self.shipments_table, shipment_item(state)
             token = (stored.extra.get("tracking_token") if stored else None) or secrets.token_urlsafe(18)
-            item.update(tracking_token=token, written_region=self.region, ingested_key=f"{now}#{state.shipment_id}")
+            item.update(tracking_token=token, written_region=self.region,
+                        ingested_key=index_keys.ingested_key(now, state.shipment_id))
         else:
             table, item = self.warehouses_table, warehouse_item(state)
         item.update(version=(stored.version if stored else 0) + 1, ingested_at=now)
