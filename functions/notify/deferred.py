@@ -14,4 +14,5 @@ send = build_deferred_sender()
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """Send every deferred message that is due (the EventBridge schedule event carries nothing we need)."""
     return {"sent": send()}

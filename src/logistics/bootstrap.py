@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
 
 from logistics.adapters.dead_letter import DynamoDBDeadLetters
-from logistics.adapters.dynamodb_notifications import DynamoDBMerchants, DynamoDBNotificationLog
+from logistics.adapters.dynamodb_notifications import (
+    DynamoDBDeferredQueue,
+    DynamoDBMerchants,
+    DynamoDBNotificationLog,
+)
 from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
 from logistics.adapters.idempotency import PowertoolsOnce
 from logistics.adapters.retry import BOTO_CONFIG
 from logistics.adapters.sns import SnsCustomerChannel
 from logistics.adapters.webhooks import HttpWebhookSender
+from logistics.service.deferred import send_due
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES, Ingestor
 from logistics.service.notify import Notifier
 
@@ -60,13 +67,8 @@ def build_notifier() -> tuple[Notifier, PowertoolsOnce]:
     return notifier, once
 
 
-def build_deferred_sender() -> Any:
-    """A no-argument callable that sends every due deferred customer message."""
-    from functools import partial
-
-    from logistics.adapters.dynamodb_notifications import DynamoDBDeferredQueue
-    from logistics.service.deferred import send_due
-
+def build_deferred_sender() -> Callable[[], int]:
+    """A no-argument callable that sends every due deferred customer message; returns how many went out."""
     return partial(
         send_due,
         DynamoDBDeferredQueue(client("dynamodb"), _env("NOTIFICATIONS_TABLE")),

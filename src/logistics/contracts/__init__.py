@@ -105,7 +105,7 @@ def to_domain(payload: dict[str, Any]) -> ShipmentEvent | WarehouseEvent:
         )
     known = set(ShipmentEvent.__dataclass_fields__) - {"extra", "warehouse_id", "source_event_type", "status"}
     return ShipmentEvent(
-        **{k: payload.get(k) for k in known if k in payload},
+        **{k: payload[k] for k in known if k in payload},
         status=Status(payload["status"]),
         # Fields newer versions add (parcel, service_level) ride along without changing the fold.
         extra={k: v for k, v in payload.items() if k not in known and k not in ("status", "schema_version")},

@@ -110,3 +110,15 @@ class WebhookSender(Protocol):
     def deliver(self, url: str, secret: str, body: bytes) -> dict[str, Any]:
         """POST a signed body, retrying with backoff; raises when delivery finally fails."""
         ...
+
+
+class DeferredQueue(Protocol):
+    """Customer messages that quiet hours held back, waiting for their time."""
+
+    def due(self, now_iso: str) -> Iterable[dict[str, Any]]:
+        """Deferred entries whose ``due_at`` is at or before ``now_iso`` and not yet sent."""
+        ...
+
+    def mark_sent(self, entry: dict[str, Any], message_id: str, sent_at: str) -> None:
+        """Record that ``entry`` went out, so ``due`` no longer returns it."""
+        ...

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
-from logistics.domain.ports import CustomerChannel, OnceGuard
-
-
-class DeferredQueue(Protocol):
-    def due(self, now_iso: str) -> Iterable[dict[str, Any]]: ...
-    def mark_sent(self, entry: dict[str, Any], message_id: str, sent_at: str) -> None: ...
+from logistics.domain.ports import CustomerChannel, DeferredQueue, OnceGuard
 
 
 def send_due(

@@ -219,7 +219,8 @@ class Ingestor:
         """How the entity's new events meet its stored state (corrections always re-fold)."""
         state = stored.state if stored else None
         corrections = entity.kind == "S" and (
-            (state is not None and state.corrections > 0) or any(e.is_correction for e in entity.events)
+            (state is not None and state.corrections > 0)
+            or any(isinstance(e, ShipmentEvent) and e.is_correction for e in entity.events)
         )
         return plan(state, entity.events, force_refold=corrections)
 

@@ -8,19 +8,38 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from logistics.domain.notifications import DEFAULT_CUSTOMER_STATUSES, StatusChange, customer_channels, deliver_at
+from logistics.domain.notifications import (
+    DEFAULT_CUSTOMER_STATUSES,
+    StatusChange,
+    customer_channels,
+    deliver_at,
+    status_change,
+)
 from logistics.domain.ports import CustomerChannel, MerchantDirectory, NotificationLog, OnceGuard, WebhookSender
 from logistics.domain.status import Status
 
 
 class DeliveryFailed(Exception):
     """A channel could not deliver; the stream record is reported as failed and retried."""
+
+
+@dataclass(frozen=True)
+class StateImages:
+    """One write to the shipment state as its change stream delivered it, transport-neutral.
+
+    ``id`` is whatever the transport needs to name the record in a failure report; ``old`` and
+    ``new`` are the state before and after as plain dicts (None when there is none).
+    """
+
+    id: Hashable
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,15 @@ class Notifier:
         """Only the region that wrote a change notifies; Global Table replicas stream it too."""
         written = new_image.get("written_region")
         return written is None or written == self.region
+
+    def changes(self, images: Iterable[StateImages]) -> list[tuple[Hashable, StatusChange]]:
+        """(id, status change) of every write that really changed a status and was made in this region."""
+        found: list[tuple[Hashable, StatusChange]] = []
+        for image in images:
+            change = status_change(image.old, image.new)
+            if change is not None and self.should_handle(change.state):
+                found.append((image.id, change))
+        return found
 
     def handle_batch(self, items: Sequence[tuple[Hashable, StatusChange]]) -> set[Hashable]:
         """Notify a batch of changes; returns the ids of those that failed (and must be retried).

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from logistics.domain.notifications import status_change
-from logistics.service.notify import DeliveryFailed, Notifier
+from logistics.domain.status import Status
+from logistics.service.notify import DeliveryFailed, Notifier, StateImages
 from tests.fakes.memory import MemoryCustomers, MemoryLog, MemoryMerchants, MemoryOnce, MemoryWebhooks
 
 NOON_BERLIN = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
@@ -111,3 +112,19 @@ def test_batch_fails_only_the_failing_shipment_from_its_failed_change_on(world):
     failed = n.handle_batch([("seq-1", bad_first), ("seq-2", ok), ("seq-3", bad_later)])
     assert failed == {"seq-1", "seq-3"}  # m2's later change waits for the retry of its first
     assert [json.loads(body)["status"] for _, body in webhooks.delivered] == ["OUT_FOR_DELIVERY"]
+
+
+def test_changes_keeps_real_status_changes_written_in_this_region(world):
+    n = notifier(world)
+    images = [
+        StateImages("seq-1", state("IN_TRANSIT"), state("OUT_FOR_DELIVERY")),  # a real change
+        StateImages("seq-2", state("IN_TRANSIT"), state("IN_TRANSIT", sub_status="departed")),  # same status
+        StateImages("seq-3", None, state("CREATED")),  # INSERT: from nothing to a status
+        StateImages("seq-4", state("DELIVERED"), None),  # REMOVE: no new state
+        StateImages("seq-5", state("IN_TRANSIT"), state("DELIVERED", written_region="eu-west-1")),  # a replica's
+    ]
+    found = n.changes(images)
+    assert [(item_id, change.old_status, change.new_status) for item_id, change in found] == [
+        ("seq-1", Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY),
+        ("seq-3", None, Status.CREATED),
+    ]
