@@ -1,8 +1,9 @@
 """Merchant dashboard: JSON API (/api/v1), server-rendered pages, public tracking page.
 
-Routes only: every route calls ``chalicelib`` (api / pages), and one middleware (``guard``) does
-authentication, CSRF checks, error rendering and security headers for all of them. The template's
-handler is ``app.app``; ``DashboardApp`` maps API Gateway's ``/{proxy+}`` resource to these routes.
+Routes only: every route calls ``chalicelib`` (api / pages, which share ``usecases``), and one
+middleware (``guard``) does authentication, CSRF checks, error rendering and security headers for all
+of them. The template's handler is ``app.app``; ``DashboardApp`` maps API Gateway's ``/{proxy+}``
+resource to these routes.
 See README.md in this folder for the route list, the auth scheme and the CSV paging.
 """
 
@@ -111,8 +112,7 @@ def dead_letters_page() -> Response:
 # -- JSON API --------------------------------------------------------------------------------------
 @app.route("/api/v1/me", authorizer=AUTH)
 def me() -> Response:
-    who = guard.identity(app.current_request)
-    return json_response({"merchant_id": who.merchant_id, "auth": who.method})
+    return api.me(guard.identity(app.current_request))
 
 
 @app.route("/api/v1/shipments", authorizer=AUTH)

@@ -1,1 +1,1 @@
-"""The dashboard's modules: app.py routes call these (queries, auth, views, KPIs, CSV export, replay)."""
+"""The dashboard's modules: app.py routes call the handlers (api, pages), which share the use cases."""

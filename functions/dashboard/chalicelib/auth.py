@@ -12,10 +12,8 @@ The app enforces this itself (a middleware in front of every route), so the same
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import Any
 from chalice.app import CognitoUserPoolAuthorizer, Request
 
 from chalicelib.http import ApiError
+from chalicelib.signed import SESSIONS, InvalidToken
 from logistics.adapters.codec import from_attributes
 
 COOKIE = "dash_session"
@@ -41,6 +40,7 @@ class Identity:
 
 
 def hash_key(key: str) -> str:
+    """The SHA-256 of an API key (hex), which is all MerchantsTable stores of it."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -114,37 +114,18 @@ def usable(merchant: dict[str, Any] | None, digest_prefix: str) -> bool:
 
 
 # -- sessions --------------------------------------------------------------------------------------
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(secret: bytes, payload: str) -> str:
-    return _b64(hmac.new(secret, b"session:" + payload.encode(), hashlib.sha256).digest())
-
-
 def make_session(secret: bytes, merchant_id: str, key_digest: str, now: float | None = None) -> str:
     """A signed session: merchant, a prefix of the key hash (rotating the key ends it), expiry."""
     now = time.time() if now is None else now
-    body = {"m": merchant_id, "k": key_digest[:16], "exp": int(now) + SESSION_TTL_S}
-    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
-    return f"{payload}.{_sign(secret, payload)}"
+    return SESSIONS.sign(secret, {"m": merchant_id, "k": key_digest[:16], "exp": int(now) + SESSION_TTL_S})
 
 
 def read_session(secret: bytes, value: str, now: float | None = None) -> tuple[str, str] | None:
     """(merchant id, key-hash prefix) of a valid, unexpired session; None otherwise."""
     now = time.time() if now is None else now
-    if len(value) > 1024 or value.count(".") != 1:
-        return None
-    payload, mac = value.split(".")
-    if not hmac.compare_digest(mac, _sign(secret, payload)):
-        return None
     try:
-        body = json.loads(_unb64(payload))
-    except ValueError:
+        body = SESSIONS.verify(secret, value)
+    except InvalidToken:
         return None
     if not isinstance(body, dict) or not isinstance(body.get("exp"), int) or body["exp"] < now:
         return None

@@ -58,7 +58,7 @@ def status_label(status: str | None) -> str:
 
 def status_class(status: str | None) -> str:
     """A CSS class from the status enum only (never from free text)."""
-    return f"pill status-{status.lower()}" if status in STATUSES else "pill status-unknown"
+    return f"pill status-{status.lower()}" if status is not None and status in STATUSES else "pill status-unknown"
 
 
 def pill(status: str | None) -> Markup:

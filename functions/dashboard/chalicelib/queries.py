@@ -6,13 +6,31 @@ size or at a read budget, so their cost depends on the page, not on the size of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.paging import DEAD_LETTERS, WAREHOUSES, Page, Scope
 from chalicelib.settings import Settings
 from chalicelib.validation import ShipmentFilter
 from logistics.adapters.codec import from_attributes
 from logistics.adapters.dynamodb_timeline import expand
+from logistics.adapters.index_keys import (
+    BY_ATTENTION,
+    BY_CARRIER,
+    BY_GEO,
+    BY_INGESTED,
+    BY_ORDER,
+    BY_STATUS,
+    BY_TOKEN,
+    BY_TRACKING,
+    BY_UPDATED,
+    BY_WAREHOUSE,
+    INGESTED_KEY,
+    UPDATED_KEY,
+    Index,
+    attention_key,
+    scoped,
+)
 from logistics.domain.status import TERMINAL, Status
 
 # A filtered list stops after reading this many index items (and says so); the next page goes on.
@@ -21,30 +39,11 @@ MAX_CALLS = 8
 TIMELINE_MAX = 2000
 # Shipments that should still move; EXPIRED is already the verdict "no movement", so it is left out.
 MOVING = tuple(s.value for s in Status if s not in TERMINAL and s != Status.EXPIRED)
-
-# index -> its hash-key attribute (all of these have updated_key as range key)
-SHIPMENT_INDEXES = {
-    "by_updated": "merchant_id",
-    "by_status": "merchant_status",
-    "by_geo": "merchant_geo",
-    "by_carrier": "merchant_carrier",
-    "by_warehouse": "merchant_warehouse",
-    "by_attention": "attention_merchant",
-}
+_INGESTED_SINCE = f"{BY_INGESTED.hash_attr} = :m AND {INGESTED_KEY} > :since"
 
 
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    next_key: dict[str, Any] | None = None
-    read: int = 0  # items DynamoDB evaluated (ScannedCount) for this page
-    calls: int = 0
-    budget_exhausted: bool = False
-    key_attrs: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -53,32 +52,31 @@ class ShipmentQuery:
 
     index: str
     kwargs: dict[str, Any]
-    key_attrs: frozenset[str]
-    scope: str  # what a cursor of this query is bound to
+    scope: Scope  # what a cursor of this query is bound to, and the key attributes it holds
 
 
 def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) -> ShipmentQuery:
     """Pick the most selective index for the filter; every other criterion becomes a filter expression."""
     m = merchant_id
+    index: Index
     if flt.needs_attention:
-        index, hash_value = "by_attention", m
+        index, hash_value = BY_ATTENTION, attention_key(m)
     elif flt.status:
-        index, hash_value = "by_status", f"{m}#{flt.status}"
+        index, hash_value = BY_STATUS, scoped(m, flt.status)
     elif flt.warehouse:
-        index, hash_value = "by_warehouse", f"{m}#{flt.warehouse}"
+        index, hash_value = BY_WAREHOUSE, scoped(m, flt.warehouse)
     elif flt.carrier:
-        index, hash_value = "by_carrier", f"{m}#{flt.carrier}"
+        index, hash_value = BY_CARRIER, scoped(m, flt.carrier)
     elif flt.geo:
-        index, hash_value = "by_geo", f"{m}#{flt.geo}"
+        index, hash_value = BY_GEO, scoped(m, flt.geo)
     else:
-        index, hash_value = "by_updated", m
-    hash_attr = SHIPMENT_INDEXES[index]
-    names = {"#h": hash_attr}
+        index, hash_value = BY_UPDATED, m
+    names = {"#h": index.hash_attr}
     values: dict[str, Any] = {":h": _s(hash_value)}
     condition = "#h = :h"
     if flt.updated_since:
         condition += " AND #u >= :since"
-        names["#u"] = "updated_key"
+        names["#u"] = UPDATED_KEY
         values[":since"] = _s(flt.updated_since)
     filters: list[str] = []
 
@@ -87,21 +85,21 @@ def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) ->
         values[f":{placeholder}"] = _s(value)
         filters.append(f"#{placeholder} = :{placeholder}")
 
-    if flt.status and index != "by_status":
-        where("merchant_status", f"{m}#{flt.status}", "st")
-    if flt.warehouse and index != "by_warehouse":
-        where("merchant_warehouse", f"{m}#{flt.warehouse}", "wh")
-    if flt.carrier and index != "by_carrier":
-        where("merchant_carrier", f"{m}#{flt.carrier}", "ca")
-    if flt.geo and index != "by_geo":
-        where("merchant_geo", f"{m}#{flt.geo}", "geo")
+    if flt.status and index != BY_STATUS:
+        where(BY_STATUS.hash_attr, scoped(m, flt.status), "st")
+    if flt.warehouse and index != BY_WAREHOUSE:
+        where(BY_WAREHOUSE.hash_attr, scoped(m, flt.warehouse), "wh")
+    if flt.carrier and index != BY_CARRIER:
+        where(BY_CARRIER.hash_attr, scoped(m, flt.carrier), "ca")
+    if flt.geo and index != BY_GEO:
+        where(BY_GEO.hash_attr, scoped(m, flt.geo), "geo")
     if flt.country:
         names["#loc"], names["#cty"] = "location", "country"
         values[":cty"] = _s(flt.country)
         filters.append("#loc.#cty = :cty")
     kwargs: dict[str, Any] = {
         "TableName": settings.shipments_table,
-        "IndexName": index,
+        "IndexName": index.name,
         "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
@@ -109,9 +107,9 @@ def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) ->
     }
     if filters:
         kwargs["FilterExpression"] = " AND ".join(filters)
-    key_attrs = frozenset({"merchant_id", "shipment_id", hash_attr, "updated_key"})
-    scope = f"shipments:{index}:{sorted(flt.as_dict().items())}"
-    return ShipmentQuery(index, kwargs, key_attrs, scope)
+    key_attrs = frozenset({"merchant_id", "shipment_id", index.hash_attr, UPDATED_KEY})
+    scope = Scope(f"shipments:{index.name}:{sorted(flt.as_dict().items())}", key_attrs)
+    return ShipmentQuery(index.name, kwargs, scope)
 
 
 class Reader:
@@ -130,7 +128,7 @@ class Reader:
         needed, so no item is skipped or repeated between pages.
         """
         items: list[dict[str, Any]] = []
-        result = Page(items, key_attrs=key_attrs)
+        result = Page(items)
         lek = start_key
         filtered = "FilterExpression" in kwargs
         while True:
@@ -183,12 +181,12 @@ class Reader:
         return from_attributes(response["Item"]) if "Item" in response else None
 
     def shipments(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None) -> Page:
-        return self.page(query.kwargs, limit, start_key, query.key_attrs)
+        return self.page(query.kwargs, limit, start_key, query.scope.key_attrs)
 
-    def _by_unique_index(self, index: str, attr: str, value: str) -> list[dict[str, Any]]:
+    def _by_unique_index(self, index: Index, value: str) -> list[dict[str, Any]]:
         response = self.client.query(
-            TableName=self.settings.shipments_table, IndexName=index,
-            KeyConditionExpression="#k = :v", ExpressionAttributeNames={"#k": attr},
+            TableName=self.settings.shipments_table, IndexName=index.name,
+            KeyConditionExpression="#k = :v", ExpressionAttributeNames={"#k": index.hash_attr},
             ExpressionAttributeValues={":v": _s(value)}, Limit=20,
         )
         return [from_attributes(i) for i in response["Items"]]
@@ -199,14 +197,14 @@ class Reader:
         direct = self.shipment(merchant_id, term)
         if direct:
             found[direct["shipment_id"]] = direct
-        for index, attr in (("by_tracking", "merchant_tracking"), ("by_order", "merchant_order")):
-            for item in self._by_unique_index(index, attr, f"{merchant_id}#{term}"):
+        for index in (BY_TRACKING, BY_ORDER):
+            for item in self._by_unique_index(index, scoped(merchant_id, term)):
                 if item.get("merchant_id") == merchant_id:
                     found.setdefault(item["shipment_id"], item)
-        return sorted(found.values(), key=lambda i: i.get("updated_key", ""), reverse=True)
+        return sorted(found.values(), key=lambda i: i.get(UPDATED_KEY, ""), reverse=True)
 
     def by_token(self, token: str) -> dict[str, Any] | None:
-        items = self._by_unique_index("by_token", "tracking_token", token)
+        items = self._by_unique_index(BY_TOKEN, token)
         return items[0] if len(items) == 1 else None
 
     def timeline(self, entity: str) -> tuple[list[dict[str, Any]], bool]:
@@ -231,9 +229,9 @@ class Reader:
     def attention(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
         """The sparse by_attention index: only shipments that need attention are in it."""
         return self.page({
-            "TableName": self.settings.shipments_table, "IndexName": "by_attention",
-            "KeyConditionExpression": "attention_merchant = :m",
-            "ExpressionAttributeValues": {":m": _s(merchant_id)}, "ScanIndexForward": False,
+            "TableName": self.settings.shipments_table, "IndexName": BY_ATTENTION.name,
+            "KeyConditionExpression": f"{BY_ATTENTION.hash_attr} = :m",
+            "ExpressionAttributeValues": {":m": _s(attention_key(merchant_id))}, "ScanIndexForward": False,
         }, limit, None, frozenset()).items
 
     def stale(self, merchant_id: str, before_key: str, limit: int) -> list[dict[str, Any]]:
@@ -242,21 +240,21 @@ class Reader:
         found: list[dict[str, Any]] = []
         for status in MOVING:
             response = self.client.query(
-                TableName=self.settings.shipments_table, IndexName="by_status",
-                KeyConditionExpression="merchant_status = :s AND updated_key < :cut",
-                ExpressionAttributeValues={":s": _s(f"{merchant_id}#{status}"), ":cut": _s(before_key)},
+                TableName=self.settings.shipments_table, IndexName=BY_STATUS.name,
+                KeyConditionExpression=f"{BY_STATUS.hash_attr} = :s AND {UPDATED_KEY} < :cut",
+                ExpressionAttributeValues={":s": _s(scoped(merchant_id, status)), ":cut": _s(before_key)},
                 ScanIndexForward=True, Limit=limit,
             )
             found.extend(from_attributes(i) for i in response["Items"])
-        found.sort(key=lambda i: i["updated_key"])
+        found.sort(key=lambda i: i[UPDATED_KEY])
         return found[:limit]
 
     def changes(self, merchant_id: str, since: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Shipments stored after ``since`` (an ingested_key), oldest first, from by_ingested: a late event
         about an old shipment is a change too, though its updated_key sorts in the past."""
         response = self.client.query(
-            TableName=self.settings.shipments_table, IndexName="by_ingested",
-            KeyConditionExpression="merchant_id = :m AND ingested_key > :since",
+            TableName=self.settings.shipments_table, IndexName=BY_INGESTED.name,
+            KeyConditionExpression=_INGESTED_SINCE,
             ExpressionAttributeValues={":m": _s(merchant_id), ":since": _s(since)},
             ScanIndexForward=True, Limit=limit,
         )
@@ -265,8 +263,8 @@ class Reader:
     def count_stored_since(self, merchant_id: str, since: str, cap: int) -> int:
         """How many shipments were stored after ``since`` (an ingested_key), counting at most ``cap``."""
         total, request = 0, {
-            "TableName": self.settings.shipments_table, "IndexName": "by_ingested", "Select": "COUNT",
-            "KeyConditionExpression": "merchant_id = :m AND ingested_key > :since",
+            "TableName": self.settings.shipments_table, "IndexName": BY_INGESTED.name, "Select": "COUNT",
+            "KeyConditionExpression": _INGESTED_SINCE,
             "ExpressionAttributeValues": {":m": _s(merchant_id), ":since": _s(since)},
         }
         while total < cap:
@@ -280,31 +278,31 @@ class Reader:
     def last_stored(self, merchant_id: str) -> str | None:
         """The newest ingested_key of a merchant (where a live page starts polling from)."""
         response = self.client.query(
-            TableName=self.settings.shipments_table, IndexName="by_ingested",
-            KeyConditionExpression="merchant_id = :m", ExpressionAttributeValues={":m": _s(merchant_id)},
+            TableName=self.settings.shipments_table, IndexName=BY_INGESTED.name,
+            KeyConditionExpression=f"{BY_INGESTED.hash_attr} = :m", ExpressionAttributeValues={":m": _s(merchant_id)},
             ScanIndexForward=False, Limit=1,
         )
-        return response["Items"][0]["ingested_key"]["S"] if response["Items"] else None
+        return response["Items"][0][INGESTED_KEY]["S"] if response["Items"] else None
 
     def latest(self, merchant_id: str, limit: int, since: str | None = None) -> list[dict[str, Any]]:
         """The most recently updated shipments (newest first), optionally only those after ``since``."""
-        condition = "merchant_id = :m"
+        condition = f"{BY_UPDATED.hash_attr} = :m"
         values = {":m": _s(merchant_id)}
         if since:
-            condition += " AND updated_key > :since"
+            condition += f" AND {UPDATED_KEY} > :since"
             values[":since"] = _s(since)
         return self._all({
-            "TableName": self.settings.shipments_table, "IndexName": "by_updated",
+            "TableName": self.settings.shipments_table, "IndexName": BY_UPDATED.name,
             "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }, limit)[0]
 
-    def count(self, index: str, hash_attr: str, value: str, cap: int) -> tuple[int, bool]:
+    def count(self, index: Index, value: str, cap: int) -> tuple[int, bool]:
         """Items under one index key (Select=COUNT), counting at most ``cap``; the flag says it capped."""
         total = 0
         request: dict[str, Any] = {
-            "TableName": self.settings.shipments_table, "IndexName": index, "Select": "COUNT",
-            "KeyConditionExpression": "#h = :v", "ExpressionAttributeNames": {"#h": hash_attr},
+            "TableName": self.settings.shipments_table, "IndexName": index.name, "Select": "COUNT",
+            "KeyConditionExpression": "#h = :v", "ExpressionAttributeNames": {"#h": index.hash_attr},
             "ExpressionAttributeValues": {":v": _s(value)},
         }
         while True:
@@ -319,10 +317,11 @@ class Reader:
 
     def count_status(self, merchant_id: str, status: str, cap: int) -> tuple[int, bool]:
         """Shipments in a status (by_status, Select=COUNT)."""
-        return self.count("by_status", "merchant_status", f"{merchant_id}#{status}", cap)
+        return self.count(BY_STATUS, scoped(merchant_id, status), cap)
 
     def count_attention(self, merchant_id: str, cap: int) -> tuple[int, bool]:
-        return self.count("by_attention", "attention_merchant", merchant_id, cap)
+        """Shipments that need attention (the sparse by_attention index, Select=COUNT)."""
+        return self.count(BY_ATTENTION, attention_key(merchant_id), cap)
 
     # -- warehouses ------------------------------------------------------------------------------
     def warehouses(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
@@ -330,7 +329,7 @@ class Reader:
             "TableName": self.settings.warehouses_table,
             "KeyConditionExpression": "merchant_id = :m",
             "ExpressionAttributeValues": {":m": _s(merchant_id)},
-        }, limit, start_key, frozenset({"merchant_id", "warehouse_id"}))
+        }, limit, start_key, WAREHOUSES.key_attrs)
 
     def warehouse(self, merchant_id: str, warehouse_id: str) -> dict[str, Any] | None:
         response = self.client.get_item(
@@ -346,7 +345,7 @@ class Reader:
             "KeyConditionExpression": "merchant_id = :m",
             "ExpressionAttributeValues": {":m": _s(merchant_id)},
             "ScanIndexForward": False,
-        }, limit, start_key, frozenset({"merchant_id", "dlq_key"}))
+        }, limit, start_key, DEAD_LETTERS.key_attrs)
 
     def dead_letter(self, merchant_id: str, dlq_key: str) -> dict[str, Any] | None:
         response = self.client.get_item(

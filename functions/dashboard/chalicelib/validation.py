@@ -15,6 +15,7 @@ GEOS = ("EU", "NA", "APAC", "LATAM", "MEA", "OTHER")
 STATUSES = tuple(s.value for s in Status)
 MAX_LIMIT = 200
 CSV_MAX_ROWS = 1000
+MAX_SAMPLE = 1000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _TEXT = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
@@ -86,6 +87,14 @@ def dlq_key(value: str) -> str:
     return value
 
 
+def sample(params: dict[str, str], default: int) -> int:
+    """``sample``: how many recently updated shipments the KPI rates are computed over."""
+    raw = params.get("sample")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= MAX_SAMPLE):
+        raise bad_request(f"sample must be an integer from 1 to {MAX_SAMPLE}", "sample")
+    return int(raw) if raw else default
+
+
 def search_term(params: dict[str, str]) -> str:
     q = params.get("q", "").strip()
     if not q:
@@ -140,3 +149,20 @@ class ShipmentFilter:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A shipments list request: filter, page size and where to continue (a cursor, checked when read)."""
+
+    filter: ShipmentFilter
+    limit: int
+    cursor: str | None
+
+    PARAMS = frozenset({*ShipmentFilter.FIELDS, "limit", "cursor"})
+
+    @classmethod
+    def parse(cls, params: dict[str, str], default_limit: int = 50, maximum: int = MAX_LIMIT) -> ListRequest:
+        allow_only(params, set(cls.PARAMS))
+        flt = ShipmentFilter.parse(params)
+        return cls(flt, limit(params, default_limit, maximum), params.get("cursor"))

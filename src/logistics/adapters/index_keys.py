@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from logistics.domain.shipment import ShipmentState
 
 SEP = "#"
+UPDATED_KEY = "updated_key"  # range key of the list indexes
+INGESTED_KEY = "ingested_key"  # range key of by_ingested
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,14 @@ class Index:
 
 
 # Lists, newest first by updated_key; by_attention is sparse (only shipments that need attention).
-BY_UPDATED = Index("by_updated", "merchant_id", "updated_key")
-BY_STATUS = Index("by_status", "merchant_status", "updated_key")
-BY_GEO = Index("by_geo", "merchant_geo", "updated_key")
-BY_CARRIER = Index("by_carrier", "merchant_carrier", "updated_key")
-BY_WAREHOUSE = Index("by_warehouse", "merchant_warehouse", "updated_key")
-BY_ATTENTION = Index("by_attention", "attention_merchant", "updated_key")
+BY_UPDATED = Index("by_updated", "merchant_id", UPDATED_KEY)
+BY_STATUS = Index("by_status", "merchant_status", UPDATED_KEY)
+BY_GEO = Index("by_geo", "merchant_geo", UPDATED_KEY)
+BY_CARRIER = Index("by_carrier", "merchant_carrier", UPDATED_KEY)
+BY_WAREHOUSE = Index("by_warehouse", "merchant_warehouse", UPDATED_KEY)
+BY_ATTENTION = Index("by_attention", "attention_merchant", UPDATED_KEY)
 # When an item was stored (not when its event occurred): the live pages' change feed.
-BY_INGESTED = Index("by_ingested", "merchant_id", "ingested_key")
+BY_INGESTED = Index("by_ingested", "merchant_id", INGESTED_KEY)
 # Lookups by an identifier; the merchant is part of the key, so one merchant never finds another's.
 BY_TRACKING = Index("by_tracking", "merchant_tracking")
 BY_ORDER = Index("by_order", "merchant_order")

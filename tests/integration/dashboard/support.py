@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from local_runtime.cloudformation import load_template
+from local_runtime.deploy import deploy_template
 from local_runtime.services.aws import SCRUBBED_VARIABLES, aws_env
 from local_runtime.services.aws import client as aws_client
-from local_runtime.deploy.deployer import deploy_template
-from local_runtime.cloudformation.template import load_template
 from tests.factories import record
 
 ROOT = Path(__file__).resolve().parents[3]
