@@ -4,9 +4,9 @@
     python scripts/gen_events.py --check    # exit 1 if events/ differs from what this script writes
 
 Stdlib only and deterministic, so the committed JSON is exactly this script's output.
-Shapes follow what AWS sends (shared DESIGN.md §2, §3) and the payloads follow the event contracts
-(src/logistics/contracts/schemas, DESIGN.md §6); the DynamoDB images follow the ShipmentsTable item
-of docs/ARCHITECTURE.md (index keys derived the way adapters/codec.py derives them).
+Shapes follow what AWS sends (docs/AWS_EVENT_SOURCES.md) and the payloads follow the event contracts
+(src/logistics/contracts/schemas; Kafka keys are the entity id, docs/ARCHITECTURE.md); the DynamoDB images
+follow the ShipmentsTable item of docs/ARCHITECTURE.md (index keys derived the way adapters/codec.py derives them).
 """
 
 from __future__ import annotations

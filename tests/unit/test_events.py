@@ -1,5 +1,5 @@
 """events/: the sample events parse with Powertools' models (as AWS shapes them) and their
-payloads follow the event contracts (DESIGN.md §2, §3, §6; docs/ARCHITECTURE.md)."""
+payloads follow the event contracts (docs/AWS_EVENT_SOURCES.md, docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def test_payloads_follow_the_contract(path: Path) -> None:
             assert payload["event_type"] in WAREHOUSE_TYPES
             assert record["topic"] == "warehouse-events"
             entity = payload["warehouse_id"]
-        if "key" in record:  # DESIGN.md §6: the key is the entity id, so its events keep their order
+        if "key" in record:  # the key is the entity id, so its events keep their order (docs/ARCHITECTURE.md)
             assert base64.b64decode(record["key"]).decode() == entity
         assert payload["occurred_at"][-6] in "+-", "occurred_at carries the local offset"
     assert kinds["shipment"] and kinds["warehouse"], path.name

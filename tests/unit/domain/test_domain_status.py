@@ -1,4 +1,4 @@
-"""The status model of DESIGN.md §5, checked pair by pair against a table written by hand from the design."""
+"""The status model of docs/STATUS_MODEL.md, checked pair by pair against a table written by hand from it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ OFD, ATT, AFP, RET = S.OUT_FOR_DELIVERY, S.DELIVERY_ATTEMPTED, S.AVAILABLE_FOR_P
 DEL, RTD, CAN, LOST, EXC, EXP = S.DELIVERED, S.RETURNED, S.CANCELLED, S.LOST, S.EXCEPTION, S.EXPIRED
 ALL = frozenset(S)
 
-# For every status, the statuses an ordinary (non-correction) event may move it to, written out from §5:
+# For every status, the statuses an ordinary (non-correction) event may move it to, written out from
+# docs/STATUS_MODEL.md:
 # forward always (skips included; the code orders the rank-5 trio OFD < ATT < AFP); loops back OFD -> IT and
 # ATT -> OFD/IT/AFP/RET; any non-terminal -> EXC, CAN (and EXP, soft-terminal); EXC and EXP -> anything;
 # terminal -> only itself (changing it needs a correction). Staying on the same status is always allowed.

@@ -236,7 +236,7 @@ def voided_ids(events) -> frozenset[str]:
 
 
 def reference_dispositions(events) -> tuple[dict[str, Disposition], Status, str]:
-    """DESIGN.md §5 written out again, independently of shipment.step: dispositions, status, status event."""
+    """docs/STATUS_MODEL.md written out again, independently of shipment.step: dispositions, status, status event."""
     ordered = unique_in_order(events)
     voided = voided_ids(ordered)
     status: Status | None = None
@@ -289,7 +289,7 @@ def test_fold_follows_the_status_rules_in_occurrence_order(events):
     result = shipment.fold(events)
     state = result.state
 
-    # an independent reading of §5 agrees with the fold
+    # an independent reading of docs/STATUS_MODEL.md agrees with the fold
     expected, status, status_event = reference_dispositions(events)
     assert result.dispositions == expected
     assert (state.status, state.status_event_id) == (status, status_event)
