@@ -12,6 +12,7 @@ GetRecords (through boto3) differs from what Lambda delivers in a few ways that 
 
 On-failure record (``DDBStreamBatchInfo``) follows AWS's documented example: sequence numbers as strings,
 ``approximateArrivalOf*`` as ISO-8601 UTC; SQS/SNS destinations get metadata only, S3 also ``payload``.
+The shapes are summarised in docs/AWS_EVENT_SOURCES.md.
 """
 
 from __future__ import annotations
@@ -20,19 +21,12 @@ import base64
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
-from local_runtime.esm.kafka.events import (
-    CONDITION_RECORD_AGE_EXCEEDED,
-    CONDITION_RETRIES_EXHAUSTED,
-    event_payload_size,
-    iso_ms,
-    on_failure_envelope,
-)
+from local_runtime.esm.on_failure import FailureFields, iso_ms, on_failure_envelope
+from local_runtime.esm.payload import event_payload_size
 
 __all__ = [
-    "CONDITION_RECORD_AGE_EXCEEDED",
-    "CONDITION_RETRIES_EXHAUSTED",
     "attribute_value_to_json",
     "build_stream_event",
     "build_stream_on_failure_record",
@@ -134,26 +128,18 @@ def build_stream_on_failure_record(
     shard_id: str,
     stream_arn: str,
     function_arn: str,
-    condition: str = CONDITION_RETRIES_EXHAUSTED,
-    approximate_invoke_count: int,
-    request_id: str | None = None,
-    status_code: int = 200,
-    function_error: str | None = "Unhandled",
-    executed_version: str = "$LATEST",
     include_payload: bool = False,
-    now: datetime | None = None,
+    **fields: Unpack[FailureFields],
 ) -> dict[str, Any]:
     """The JSON document Lambda sends to an on-failure destination for a discarded stream batch.
 
     ``records`` are Lambda stream records (see :func:`build_stream_record`) in shard order.
-    ``include_payload`` adds the invocation event as ``payload`` (S3 destinations).
+    ``include_payload`` adds the invocation event as ``payload`` (S3 destinations). ``fields`` are those
+    of :func:`~local_runtime.esm.on_failure.on_failure_envelope` (``approximate_invoke_count`` is required).
     """
     if not records:
         raise ValueError("an on-failure record describes at least one stream record")
-    doc = on_failure_envelope(
-        function_arn=function_arn, condition=condition, approximate_invoke_count=approximate_invoke_count,
-        request_id=request_id, status_code=status_code, function_error=function_error,
-        executed_version=executed_version, now=now)
+    doc = on_failure_envelope(function_arn=function_arn, **fields)
     doc["DDBStreamBatchInfo"] = {
         "shardId": shard_id,
         "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],

@@ -1,18 +1,19 @@
-"""Local emulation of a Lambda DynamoDB Streams event-source mapping (DESIGN.md section 3).
+"""Local emulation of a Lambda DynamoDB Streams event-source mapping (docs/AWS_EVENT_SOURCES.md).
 
 It polls ``dynamodbstreams`` itself (DescribeStream -> GetShardIterator -> GetRecords), because moto's own
-Lambda mappings fire inside the write and need Docker. Per shard, in sequence-number order:
+Lambda mappings fire inside the write and need Docker. Batching, retries, bisect, partial responses,
+record age and on-failure destinations are shared with the Kafka mapping (:mod:`local_runtime.esm`);
+what is the stream's own, per shard in sequence-number order:
 
-* batches close at ``BatchSize`` records, after ``MaximumBatchingWindowInSeconds`` (default 0: as soon
-  as records are there), before the event would pass 6 MB, or when the shard ends;
+* batches also close when the shard ends (``MaximumBatchingWindowInSeconds`` defaults to 0: as soon as
+  records are there);
 * ``FilterCriteria`` apply to the Lambda record (``eventName``, ``dynamodb`` with typed images, ...);
   filtered records are checkpointed and never invoked;
 * ``ReportBatchItemFailures``: ``itemIdentifier`` is a SequenceNumber; the checkpoint moves to just
-  before the LOWEST reported one and the batch is retried from there; null/empty list = success;
-  an empty, malformed or unknown identifier fails the whole batch;
-* function errors retry the batch (``BisectBatchOnFunctionError`` halves it first),
-  ``MaximumRetryAttempts`` (-1 infinite), ``MaximumRecordAgeInSeconds`` and ``OnFailure`` (SQS/SNS/S3)
-  behave as on AWS (the logic is shared with the Kafka mapping: :class:`BatchExecutor`);
+  before the LOWEST reported one and the batch is retried from there; an unknown identifier fails the
+  whole batch;
+* ``MaximumRetryAttempts`` -1 is really infinite (the cap of 10 with a destination is Kafka's rule), and
+  the destination is SQS, SNS or S3;
 * shards are processed parent first: a child shard starts (at TRIM_HORIZON) only once its parent is
   finished; shards are re-listed periodically.
 
@@ -27,37 +28,21 @@ and ``TumblingWindowInSeconds`` (the state/window fields are not added to events
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from local_runtime.esm.dynamodb.checkpoints import CheckpointStore, JsonFileCheckpointStore, MemoryCheckpointStore
+from local_runtime.esm.dynamodb.events import build_stream_event, build_stream_on_failure_record, build_stream_record
+from local_runtime.esm.dynamodb.shards import Shard, StreamRecord
+from local_runtime.esm.executor import Work
 from local_runtime.esm.filtering import EventFilter
-from local_runtime.esm.kafka.events import MAX_PAYLOAD_BYTES
-from local_runtime.esm.kafka.mapping import (
-    BatchExecutor,
-    MalformedBatchResponse,
-    MappingCounters,
-    OnFailureSender,
-    Work,
-    batch_item_identifiers,
-    effective_max_retries,
-    mapping_uuid,
-)
+from local_runtime.esm.mapping import EventSourceMapping
+from local_runtime.esm.on_failure import FailureFields
+from local_runtime.esm.payload import json_size
+from local_runtime.esm.responses import MalformedBatchResponse, batch_item_identifiers
 from local_runtime.esm.spec import MappingSpec
-from local_runtime.esm.poll_loop import PollLoop
-from local_runtime.esm.dynamodb.events import (
-    build_stream_event,
-    build_stream_on_failure_record,
-    build_stream_record,
-)
 
 __all__ = [
     "CheckpointStore",
@@ -71,111 +56,11 @@ log = logging.getLogger(__name__)
 _GET_RECORDS_MAX = 1000  # DynamoDB Streams GetRecords limit
 
 
-class CheckpointStore(Protocol):
-    """Where a mapping keeps its per-shard position across restarts."""
-
-    def load(self, key: str) -> dict[str, Any] | None:
-        """The saved value for ``key`` or ``None``."""
-        ...
-
-    def save(self, key: str, value: dict[str, Any]) -> None:
-        """Persist ``value`` for ``key`` (must be durable when it returns)."""
-        ...
-
-
-class MemoryCheckpointStore:
-    """A :class:`CheckpointStore` in a dict (share one instance to survive a mapping restart in-process)."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def load(self, key: str) -> dict[str, Any] | None:
-        """The saved value for ``key`` or ``None``."""
-        value = self.data.get(key)
-        return dict(value) if value is not None else None
-
-    def save(self, key: str, value: dict[str, Any]) -> None:
-        """Keep ``value`` for ``key``."""
-        self.data[key] = dict(value)
-
-
-class JsonFileCheckpointStore:
-    """A :class:`CheckpointStore` in one JSON file, rewritten atomically (temp file + rename)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        """Use ``path``; it is created on the first save."""
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            return {}
-
-    def load(self, key: str) -> dict[str, Any] | None:
-        """The saved value for ``key`` or ``None``."""
-        with self._lock:
-            return self._read().get(key)
-
-    def save(self, key: str, value: dict[str, Any]) -> None:
-        """Persist ``value`` for ``key`` (fsync + atomic rename, so a crash keeps the old or new file)."""
-        with self._lock:
-            data = self._read()
-            data[key] = value
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, indent=1, sort_keys=True)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-
-
-@dataclass(eq=False)
-class _StreamRecord:
-    record: dict[str, Any]  # the Lambda record
-    seq: int
-    size: int
-    arrived: float
-    resolved: bool = False
-
-    @property
-    def sequence_number(self) -> str:
-        return self.record["dynamodb"]["SequenceNumber"]
-
-
-@dataclass(eq=False)
-class _Shard:
-    shard_id: str
-    parent_id: str | None
-    iterator: str | None = None
-    started: bool = False  # an iterator was obtained at least once
-    ended: bool = False  # GetRecords returned no NextShardIterator: closed and fully read
-    from_horizon: bool = False  # child of a shard we processed: start at TRIM_HORIZON
-    checkpoint: str | None = None  # last resolved sequence number
-    saved_checkpoint: str | None = None
-    last_fetched: str | None = None
-    skip_before_s: float | None = None  # LATEST restart refinement (see _start_iterator)
-    unresolved: deque[_StreamRecord] = field(default_factory=deque)
-    unbatched: deque[_StreamRecord] = field(default_factory=deque)
-    unbatched_bytes: int = 0
-    work: deque[Work] = field(default_factory=deque)
-
-    @property
-    def done(self) -> bool:
-        return self.ended and not self.unresolved and not self.work
-
-
-class DynamoDBStreamMapping(PollLoop):
+class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
     """Emulates one ``DynamoDB`` event-source mapping (a stream to a function)."""
 
     thread_prefix = "esm-ddb"
+    sync_pause_s = 0.01  # poll_once never waits by itself
 
     def __init__(
         self,
@@ -201,61 +86,37 @@ class DynamoDBStreamMapping(PollLoop):
         ``streams_client`` is a boto3 ``dynamodbstreams`` client. ``region`` is what records report as
         ``awsRegion`` (the deployment region; defaults to the stream ARN's region). ``stream_arn``
         overrides ``spec.stream_arn``. ``poll_interval_s`` is the pause of the background loop when a
-        poll found nothing (AWS polls each shard about 4 times a second). ``clock`` (epoch seconds) is
-        used for record ages.
+        poll found nothing (AWS polls each shard about 4 times a second). For the other arguments see
+        :class:`~local_runtime.esm.kafka.mapping.KafkaEventSourceMapping`.
         """
         if spec.kind != "DynamoDB":
             raise ValueError(f"{spec.name}: not a DynamoDB stream mapping ({spec.kind})")
         arn = stream_arn or spec.stream_arn
         if not arn:
             raise ValueError(f"{spec.name}: no stream ARN (deploy resolves it from the table)")
-        self.spec = spec
-        self.name = spec.name
-        self.stream_arn = arn
-        self.region = region or arn.split(":")[3]
-        self.uuid = mapping_uuid(spec)
-        self.function_arn = function_arn or (
-            f"arn:aws:lambda:{self.region}:{arn.split(':')[4]}:function:{spec.function_logical_id}"
-        )
-        self.counters = MappingCounters()
-        self._client = streams_client
-        self._store = checkpoint_store
-        self._clock = clock
-        self.idle_wait_s = poll_interval_s
-        self._shard_refresh = shard_refresh_s
-        self._batch_size = max(1, int(spec.batch_size))
-        self._window = max(0.0, float(spec.maximum_batching_window_s))
-        self._filter = EventFilter(spec.filter_patterns)
-        self._sender = OnFailureSender(
-            spec.on_failure,
-            mapping_id=self.uuid,
-            sqs_client=sqs_client,
-            sns_client=sns_client,
-            s3_client=s3_client,
-        )
         if spec.on_failure is not None and spec.on_failure.kind == "kafka":
             raise ValueError(f"{spec.name}: a Kafka on-failure destination is only valid for Kafka sources")
-        self._stop = threading.Event()
-        self._lock = threading.RLock()
-        self._thread: threading.Thread | None = None
-        self._shards: dict[str, _Shard] = {}
-        self._shards_listed_at = -1e9
-        self._current: _Shard | None = None  # shard whose batch the executor is working on
-        self._executor = BatchExecutor(
-            name=self.name,
-            spec=spec,
-            invoke=invoke,
-            counters=self.counters,
-            # DESIGN.md's cap of 10 for infinite retries with a destination is Kafka's rule.
-            max_retries=effective_max_retries(spec, cap_infinite_with_destination=False),
-            build_event=lambda recs: build_stream_event(r.record for r in recs),
-            remaining_after_partial=self._remaining_after_partial,
-            record_time_ms=self._record_time_ms,
-            dispose=self._dispose,
-            stop=self._stop,
-            backoff=(retry_backoff_s, max_retry_backoff_s),
+        self.stream_arn = arn
+        self.region = region or arn.split(":")[3]
+        super().__init__(
+            spec,
+            invoke,
+            function_arn=function_arn
+            or f"arn:aws:lambda:{self.region}:{arn.split(':')[4]}:function:{spec.function_logical_id}",
+            cap_infinite_retries=False,
+            destination_clients={"sqs_client": sqs_client, "sns_client": sns_client, "s3_client": s3_client},
+            retry_backoff_s=retry_backoff_s,
+            max_retry_backoff_s=max_retry_backoff_s,
             clock=clock,
         )
+        self._client = streams_client
+        self._store = checkpoint_store
+        self.idle_wait_s = poll_interval_s
+        self._shard_refresh = shard_refresh_s
+        self._filter = EventFilter(spec.filter_patterns)
+        self._shards: dict[str, Shard] = {}
+        self._shards_listed_at = -1e9
+        self._current: Shard | None = None  # shard whose batch the executor is working on
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -280,7 +141,7 @@ class DynamoDBStreamMapping(PollLoop):
             for sh in desc.get("Shards", []):
                 sid = sh["ShardId"]
                 if sid not in self._shards:
-                    shard = _Shard(shard_id=sid, parent_id=sh.get("ParentShardId"))
+                    shard = Shard(shard_id=sid, parent_id=sh.get("ParentShardId"), batcher=self._new_batcher())
                     if self._store is not None:
                         saved = self._store.load(self._store_key(sid)) or {}
                         shard.checkpoint = shard.saved_checkpoint = saved.get("sequence_number")
@@ -290,7 +151,7 @@ class DynamoDBStreamMapping(PollLoop):
                 break
             kwargs["ExclusiveStartShardId"] = last
 
-    def _ready(self, shard: _Shard) -> bool:
+    def _ready(self, shard: Shard) -> bool:
         if shard.done:
             return False
         parent = self._shards.get(shard.parent_id) if shard.parent_id else None
@@ -301,7 +162,7 @@ class DynamoDBStreamMapping(PollLoop):
             return True
         return False
 
-    def _start_iterator(self, shard: _Shard) -> None:
+    def _start_iterator(self, shard: Shard) -> None:
         """GetShardIterator after the checkpoint, else per StartingPosition.
 
         LATEST and restarts: a mapping that started at LATEST but has not checkpointed anything yet would,
@@ -327,12 +188,11 @@ class DynamoDBStreamMapping(PollLoop):
 
     # ------------------------------------------------------------------ records
 
-    def _accept(self, shard: _Shard, raw: Mapping[str, Any]) -> None:
+    def _accept(self, shard: Shard, raw: Mapping[str, Any]) -> None:
         record = build_stream_record(raw, region=self.region, stream_arn=self.stream_arn)
         seq = record["dynamodb"]["SequenceNumber"]
         shard.last_fetched = seq
-        size = len(json.dumps(record, separators=(",", ":"))) + 1
-        rec = _StreamRecord(record=record, seq=int(seq), size=size, arrived=time.monotonic())
+        rec = StreamRecord(record=record, size=json_size(record) + 1, arrived=time.monotonic(), seq=int(seq))
         shard.unresolved.append(rec)
         created = record["dynamodb"].get("ApproximateCreationDateTime")
         if shard.skip_before_s is not None and created is not None and float(created) < shard.skip_before_s:
@@ -342,13 +202,12 @@ class DynamoDBStreamMapping(PollLoop):
             rec.resolved = True
             self.counters.records_filtered += 1
             return
-        shard.unbatched.append(rec)
-        shard.unbatched_bytes += size
+        shard.batcher.add(rec)
 
-    def _fetch(self, shard: _Shard) -> int:
+    def _fetch(self, shard: Shard) -> int:
         if shard.iterator is None:
             self._start_iterator(shard)
-        limit = min(_GET_RECORDS_MAX, max(1, self._batch_size - len(shard.unbatched)))
+        limit = min(_GET_RECORDS_MAX, shard.batcher.room())
         try:
             resp = self._client.get_records(ShardIterator=shard.iterator, Limit=limit)
         except self._client.exceptions.ExpiredIteratorException:
@@ -368,36 +227,16 @@ class DynamoDBStreamMapping(PollLoop):
             shard.ended = True
         return len(records)
 
-    def _batch_due(self, shard: _Shard) -> bool:
-        if not shard.unbatched:
-            return False
-        if len(shard.unbatched) >= self._batch_size or shard.ended:
-            return True
-        if 256 + shard.unbatched_bytes >= MAX_PAYLOAD_BYTES:
-            return True
-        return time.monotonic() >= shard.unbatched[0].arrived + self._window
-
-    def _take_batch(self, shard: _Shard) -> list[_StreamRecord]:
-        batch: list[_StreamRecord] = []
-        size = 256
-        while shard.unbatched and len(batch) < self._batch_size:
-            r = shard.unbatched[0]
-            if batch and size + r.size > MAX_PAYLOAD_BYTES:
-                break
-            shard.unbatched.popleft()
-            shard.unbatched_bytes -= r.size
-            batch.append(r)
-            size += r.size
-        return batch
-
     # ------------------------------------------------------------------ executor hooks
 
-    @staticmethod
-    def _record_time_ms(r: _StreamRecord) -> float | None:
-        created = r.record["dynamodb"].get("ApproximateCreationDateTime")
+    def _build_event(self, records: list[StreamRecord]) -> dict[str, Any]:
+        return build_stream_event(r.record for r in records)
+
+    def _record_time_ms(self, record: StreamRecord) -> float | None:
+        created = record.record["dynamodb"].get("ApproximateCreationDateTime")
         return None if created is None else float(created) * 1000
 
-    def _remaining_after_partial(self, response: Any, records: list[_StreamRecord]) -> list[_StreamRecord]:
+    def _remaining_after_partial(self, response: Any, records: list[StreamRecord]) -> list[StreamRecord]:
         """Records to retry after a partial batch response: from the LOWEST reported sequence number."""
         by_seq = {r.sequence_number: r for r in records}
         lowest: int | None = None
@@ -410,47 +249,27 @@ class DynamoDBStreamMapping(PollLoop):
             return []
         return [r for r in records if r.seq >= lowest]
 
-    def _dispose(
-        self,
-        records: list[_StreamRecord],
-        *,
-        condition: str,
-        invoke_count: int,
-        status_code: int,
-        function_error: str | None,
-        request_id: str | None,
-    ) -> None:
-        shard = self._current
-        assert shard is not None
-        if self._sender.configured:
-            doc = build_stream_on_failure_record(
-                [r.record for r in records],
-                shard_id=shard.shard_id,
-                stream_arn=self.stream_arn,
-                function_arn=self.function_arn,
-                condition=condition,
-                approximate_invoke_count=invoke_count,
-                request_id=request_id,
-                status_code=status_code,
-                function_error=function_error,
-                include_payload=self._sender.include_payload,
-            )
-            self._sender.send(doc, source_part=shard.shard_id)
-            self.counters.records_dead_lettered += len(records)
-            log.warning("%s: %d record(s) sent to on-failure destination (%s)", self.name, len(records), condition)
-        else:
-            self.counters.records_discarded += len(records)
-            log.warning("%s: %d record(s) discarded (%s, no destination)", self.name, len(records), condition)
-        for r in records:
-            r.resolved = True
+    def _on_failure_record(
+        self, records: list[StreamRecord], fields: FailureFields, include_payload: bool
+    ) -> dict[str, Any]:
+        return build_stream_on_failure_record(
+            [r.record for r in records],
+            shard_id=self._source_part(records),
+            stream_arn=self.stream_arn,
+            function_arn=self.function_arn,
+            include_payload=include_payload,
+            **fields,
+        )
+
+    def _source_part(self, records: list[StreamRecord]) -> str:
+        assert self._current is not None  # the executor only disposes while a shard is being worked on
+        return self._current.shard_id
 
     # ------------------------------------------------------------------ checkpoints
 
-    def _advance(self, shard: _Shard) -> None:
+    def _advance(self, shard: Shard) -> None:
         """Move the checkpoint over the resolved prefix of the shard and persist it."""
-        while shard.unresolved and shard.unresolved[0].resolved:
-            shard.checkpoint = shard.unresolved.popleft().sequence_number
-        if self._store is not None and shard.checkpoint and shard.checkpoint != shard.saved_checkpoint:
+        if shard.advance() and self._store is not None:
             self._store.save(self._store_key(shard.shard_id), {"sequence_number": shard.checkpoint})
             shard.saved_checkpoint = shard.checkpoint
 
@@ -479,10 +298,10 @@ class DynamoDBStreamMapping(PollLoop):
                     progress += len(shard.work[0].records)
                     self._executor.step(shard.work)
                 else:
-                    if not shard.ended and len(shard.unbatched) < self._batch_size:
+                    if not shard.ended and len(shard.batcher) < self._batch_size:
                         progress += self._fetch(shard)
-                    if self._batch_due(shard):
-                        batch = self._take_batch(shard)
+                    if shard.batcher.due(flush=shard.ended):
+                        batch = shard.batcher.take()
                         shard.work.append(Work(batch))
                         progress += len(batch)
                         self._executor.step(shard.work)
@@ -492,47 +311,16 @@ class DynamoDBStreamMapping(PollLoop):
             return progress
 
     def _busy(self) -> bool:
-        return any(s.work or s.unbatched for s in list(self._shards.values()))
-
-    def run_until(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-        """Poll synchronously until ``predicate()`` is true; ``TimeoutError`` after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: condition not reached in {timeout}s")
-            if not self.poll_once():
-                time.sleep(0.02)
-
-    def run_until_idle(self, timeout: float = 30.0) -> None:
-        """Poll synchronously until a round fetches nothing and no batch is buffered or being retried.
-
-        Batching windows are honoured (this waits for them). ``TimeoutError`` after ``timeout``.
-        """
-        if not self.spec.enabled:
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: not idle after {timeout}s ({self.status()})")
-            progress = self.poll_once()
-            if not progress and not self._busy():
-                return
-            if not progress:
-                time.sleep(0.01)  # waiting for a batching window
+        return any(s.work or s.batcher for s in list(self._shards.values()))
 
     # ------------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
-        """A snapshot for a status display (safe to call from another thread)."""
+    def _describe(self) -> dict[str, Any]:
         shards = list(self._shards.items())  # C-level copy: atomic under the GIL
         return {
-            "name": self.name,
-            "kind": self.spec.kind,
-            "function": self.spec.function_logical_id,
             "stream_arn": self.stream_arn,
             "running": self.running,
             "shards": {
                 sid: {"checkpoint": s.checkpoint, "ended": s.ended, "pending": len(s.unresolved)} for sid, s in shards
             },
-            **self.counters.snapshot(),
         }

@@ -1,8 +1,8 @@
 """Pure builders of the exact event AWS Lambda delivers from a Kafka event-source mapping (Amazon MSK
 or self-managed Apache Kafka), and of the on-failure record it sends to a destination.
 
-Shapes follow /work/shared/DESIGN.md section 2 and the AWS Lambda developer guide. Choices where AWS
-is silent or only shows examples (each checked against public evidence where there was any):
+Shapes follow the AWS Lambda developer guide (summarised in docs/AWS_EVENT_SOURCES.md). Choices where
+AWS is silent or only shows examples (each checked against public evidence where there was any):
 
 * ``key`` is ABSENT when the message has no key (AWS omits the field; Powertools models it optional).
 * ``value`` is ABSENT when the message value is null (a tombstone). AWS omits it the same way it omits
@@ -13,8 +13,8 @@ is silent or only shows examples (each checked against public evidence where the
 * header values are lists of SIGNED byte integers (-128..127): Lambda's poller serialises Java
   ``byte[]`` (aws-lambda-java-events ``List<Map<String, byte[]>>``); Powertools Python issue #6862 shows
   ``[..., -61, -85]`` for "ë", and Go/.NET event types were changed to int8/sbyte for the same reason.
-  ASCII header values therefore look exactly like DESIGN.md's ``[97, 98]``. A header whose value is null
-  is emitted as ``[]`` (unverified; ``null`` would crash Powertools' header decoding).
+  ASCII header values are therefore their plain byte values (``"ab"`` is ``[97, 98]``). A header whose
+  value is null is emitted as ``[]`` (unverified; ``null`` would crash Powertools' header decoding).
 * ``timestampType`` is ``CREATE_TIME`` or ``LOG_APPEND_TIME``; a message without a timestamp (librdkafka
   type NOT_AVAILABLE) is reported as ``CREATE_TIME`` with timestamp -1.
 * on-failure ``KafkaBatchInfo.recordsInfo`` offsets are strings and its timestamps ISO-8601 UTC with
@@ -24,18 +24,14 @@ is silent or only shows examples (each checked against public evidence where the
 from __future__ import annotations
 
 import base64
-import json
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
+
+from local_runtime.esm.on_failure import FailureFields, iso_ms, on_failure_envelope
+from local_runtime.esm.payload import event_payload_size
 
 __all__ = [
-    "CONDITION_PAYLOAD_TOO_LARGE",
-    "CONDITION_RECORD_AGE_EXCEEDED",
-    "CONDITION_RETRIES_EXHAUSTED",
-    "MAX_PAYLOAD_BYTES",
     "KafkaMessage",
     "build_kafka_event",
     "build_kafka_on_failure_record",
@@ -47,14 +43,8 @@ __all__ = [
     "partition_key",
 ]
 
-# Synchronous invoke payload limit; a batch closes before the event would exceed it.
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-
-CONDITION_RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
-CONDITION_PAYLOAD_TOO_LARGE = "MaximumPayloadSizeExceeded"
-# AWS documents that records older than MaximumRecordAgeInSeconds go to the destination but does not
-# print the condition string for that case; this name mirrors the other two.
-CONDITION_RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
+# event_payload_size and iso_ms come from the core (local_runtime.esm.payload / .on_failure); they are
+# re-exported here for existing imports.
 
 TimestampType = Literal["CREATE_TIME", "LOG_APPEND_TIME"]
 
@@ -174,71 +164,20 @@ def build_kafka_event(
     return event
 
 
-def event_payload_size(event: Mapping[str, Any]) -> int:
-    """Bytes of the JSON document Lambda would send (compact separators, as AWS serialises)."""
-    return len(json.dumps(event, separators=(",", ":")).encode("utf-8"))
-
-
-def iso_ms(when: datetime | float | int) -> str:
-    """UTC ISO-8601 with milliseconds and ``Z`` (``2019-11-14T00:38:06.021Z``); accepts epoch seconds."""
-    if not isinstance(when, datetime):
-        when = datetime.fromtimestamp(float(when), tz=UTC)
-    elif when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-def on_failure_envelope(
-    *,
-    function_arn: str,
-    condition: str,
-    approximate_invoke_count: int,
-    request_id: str | None,
-    status_code: int,
-    function_error: str | None,
-    executed_version: str,
-    now: datetime | None,
-) -> dict[str, Any]:
-    """What every on-failure record has, whatever the source: request and response context, version, time.
-
-    ``function_error`` is left out of ``responseContext`` when ``None``.
-    """
-    response_context: dict[str, Any] = {"statusCode": status_code, "executedVersion": executed_version}
-    if function_error is not None:
-        response_context["functionError"] = function_error
-    return {
-        "requestContext": {
-            "requestId": request_id or str(uuid.uuid4()),
-            "functionArn": function_arn,
-            "condition": condition,
-            "approximateInvokeCount": approximate_invoke_count,
-        },
-        "responseContext": response_context,
-        "version": "1.0",
-        "timestamp": iso_ms(now or datetime.now(UTC)),
-    }
-
-
 def build_kafka_on_failure_record(
     event: Mapping[str, Any],
     *,
     function_arn: str,
-    condition: str = CONDITION_RETRIES_EXHAUSTED,
-    approximate_invoke_count: int,
-    request_id: str | None = None,
-    status_code: int = 200,
-    function_error: str | None = "Unhandled",
-    executed_version: str = "$LATEST",
     include_payload: bool = False,
-    now: datetime | None = None,
+    **fields: Unpack[FailureFields],
 ) -> dict[str, Any]:
     """The JSON document Lambda sends to an on-failure destination for a discarded Kafka batch.
 
     ``event`` is the invocation event of the batch (see :func:`build_kafka_event`). ``include_payload``
     adds the whole event as ``payload``: AWS does that for S3 and Kafka destinations only (SQS and SNS
     get metadata). ``function_error`` is omitted from ``responseContext`` when ``None`` (e.g. the batch
-    failed through a partial batch response rather than an unhandled error).
+    failed through a partial batch response rather than an unhandled error). ``fields`` are those of
+    :func:`~local_runtime.esm.on_failure.on_failure_envelope` (``approximate_invoke_count`` is required).
     """
     records_info: dict[str, dict[str, str]] = {}
     batch_size = 0
@@ -259,10 +198,7 @@ def build_kafka_on_failure_record(
     batch_info["bootstrapServers"] = event.get("bootstrapServers", "")
     batch_info["payloadSize"] = event_payload_size(event)
     batch_info["recordsInfo"] = records_info
-    doc = on_failure_envelope(
-        function_arn=function_arn, condition=condition, approximate_invoke_count=approximate_invoke_count,
-        request_id=request_id, status_code=status_code, function_error=function_error,
-        executed_version=executed_version, now=now)
+    doc = on_failure_envelope(function_arn=function_arn, **fields)
     doc["KafkaBatchInfo"] = batch_info
     if include_payload:
         doc["payload"] = dict(event)

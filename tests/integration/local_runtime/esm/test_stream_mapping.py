@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities.parser.models import (
     DynamoDBStreamModel,
 )
 
-from local_runtime.esm.spec import MappingSpec, OnFailureDestination
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
+from local_runtime.esm.spec import MappingSpec, OnFailureDestination
 
 REGION = "eu-west-1"
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:notify"

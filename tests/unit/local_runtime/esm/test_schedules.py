@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from local_runtime.esm.schedules import ScheduleRunner, ScheduleSpec, every_seconds, scheduled_event, schedules
 from local_runtime.cloudformation.template import load_template
+from local_runtime.esm.schedules import ScheduleRunner, ScheduleSpec, every_seconds, scheduled_event, schedules
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -1,5 +1,5 @@
 """DynamoDB stream record builders (local_runtime.esm.dynamodb.events), from real moto GetRecords output and
-from boto3-shaped input, checked with Powertools' models and field by field against DESIGN.md 3."""
+from boto3-shaped input, checked with Powertools' models and field by field against docs/AWS_EVENT_SOURCES.md."""
 
 from __future__ import annotations
 

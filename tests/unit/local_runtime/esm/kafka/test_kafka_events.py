@@ -1,5 +1,5 @@
 """Kafka event and on-failure record builders (local_runtime.esm.kafka.events), checked with Powertools'
-own models and field by field against DESIGN.md section 2."""
+own models and field by field against docs/AWS_EVENT_SOURCES.md."""
 
 from __future__ import annotations
 
