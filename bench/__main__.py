@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 
 from bench import pipeline
+from bench.cost import run as cost
 
 
 def main() -> None:
     pipeline.main(sys.argv[1:])
+    # DynamoDB request units per event and what they cost (also `python -m bench.cost`); writes its figures
+    # into bench/results/latest.json under "cost".
+    cost.main([])
     try:
         from bench import dashboard_scaling
     except ImportError as exc:  # pragma: no cover - the dashboard bench is optional

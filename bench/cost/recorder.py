@@ -46,6 +46,7 @@ from bench.cost.capacity import (
     WriteCost,
     batch_get_units,
     get_units,
+    item_size,
     query_units,
     write_cost,
 )
@@ -79,6 +80,7 @@ class Tally:
     requests: int = 0  # API requests naming the table / index (a batch naming two tables counts for both)
     items_written: int = 0  # table: items written; index: index entries put or deleted
     items_read: int = 0
+    bytes_written: int = 0  # table: the larger of each written item's sizes before and after (what is billed)
 
 
 class Meter:
@@ -105,12 +107,13 @@ class Meter:
             if index is not None:
                 self._index(table, index).requests += 1
 
-    def write(self, table: str, cost: WriteCost) -> None:
-        """One item written (or a failed conditional write) and its index maintenance."""
+    def write(self, table: str, cost: WriteCost, size: int = 0) -> None:
+        """One item written (or a failed conditional write) of billed ``size``, and its index maintenance."""
         with self._lock:
             tally = self._table(table)
             tally.write_units += cost.table_units
             tally.items_written += 1
+            tally.bytes_written += size
             for name, units in cost.index_units.items():
                 index = self._index(table, name)
                 index.write_units += units
@@ -517,7 +520,8 @@ class DynamoDBRecorder:
             if w.billed:
                 schema = self._side.schema(w.table, scope)
                 self.meter.write(w.table, write_cost(schema, w.old, w.new, transactional=w.transactional,
-                                                     succeeded=w.succeeded))
+                                                     succeeded=w.succeeded),
+                                 max(item_size(w.old), item_size(w.new)))
         return response
 
     def _fetch_old(self, writes: Sequence[_Write], scope: tuple[str, str]) -> None:

@@ -94,7 +94,7 @@ def test_update_changing_an_index_key_is_a_delete_and_a_put(recorder: DynamoDBRe
     row = recorder.meter.snapshot()["tables"][name]
     assert row["write_units"] == 2
     assert row["indexes"] == {"by_status": {"write_units": 3, "read_units": 0.0, "requests": 0,
-                                            "items_written": 2, "items_read": 0}}
+                                            "items_written": 2, "items_read": 0, "bytes_written": 0}}
     assert recorder.errors == []
 
 

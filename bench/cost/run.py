@@ -1,0 +1,278 @@
+"""DynamoDB cost per ingested event: a seeded simulation through the real mappings and handlers, metered by
+the recording proxy, priced at on-demand rates.
+
+What runs: the simulator's default mix (2% duplicates, 2% late, 1% poison), by default 3,000 events offered
+in real time at 50 events/s (60 s) to the running platform. IngestFunction (both Kafka mappings) and
+NotifyFunction (ShipmentsTable's stream) run as on Lambda; schedules are off (the deferred sender's one
+Query every 5 minutes is noise per event).
+
+The pacing matters: ingest folds the events of one batch per entity and writes each shipment's state
+once per batch. Produced first and consumed as fast as possible (``--rate 0``), batches hold 500 events
+of the run's few dozen active journeys, so several events of a shipment share one state write and the
+figure per event is far lower than in production, where a batch rarely holds two events of one shipment.
+Real-time pacing gives small batches, closer to that; the report shows state writes per event so the
+folding is visible.
+
+How the functions reach the proxy: botocore's per-service variable ``AWS_ENDPOINT_URL_DYNAMODB`` wins over
+``AWS_ENDPOINT_URL``. It is set in this process's environment before the platform starts: the sandboxes
+install their own variables on top of the process's (the platform's ``AWS_ENDPOINT_URL`` among them) and
+leave the others alone, so every ``boto3.client("dynamodb")`` a handler (or Powertools) builds goes through
+the proxy, while SNS, SQS and DynamoDB Streams (``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` is another variable)
+still reach moto directly. The platform's own clients name their endpoint explicitly and bypass the proxy,
+so deploying and seeding are never counted; counting starts after seeding anyway.
+
+Prices (us-east-1, on-demand): $0.625 per million write request units, $0.125 per million read request
+units. Global Tables: a replicated write is billed like an ordinary write in the replica's region, so one
+replica doubles the write units; reads stay in their region.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.cost.recorder import DynamoDBRecorder
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
+
+USD_PER_MILLION_WRITE_UNITS = 0.625
+USD_PER_MILLION_READ_UNITS = 0.125
+REFERENCE_RATE_EPS = 10_000
+SECONDS_PER_MONTH = 30 * 24 * 3600
+DEFAULT_EVENTS = 3000  # 50 events/s x 60 s
+DEFAULT_RATE = 50.0
+DEFAULT_SEED = 7
+
+
+def usd_per_million_events(write_units_per_event: float, read_units_per_event: float) -> float:
+    """On-demand dollars per million events for the given units per event."""
+    return write_units_per_event * USD_PER_MILLION_WRITE_UNITS + read_units_per_event * USD_PER_MILLION_READ_UNITS
+
+
+def monthly_usd(write_units_per_event: float, read_units_per_event: float, *, replicas: int = 0,
+                rate_eps: float = REFERENCE_RATE_EPS) -> float:
+    """Dollars per 30 days at ``rate_eps``; each Global Tables replica adds the writes once more."""
+    events_millions = rate_eps * SECONDS_PER_MONTH / 1e6
+    return events_millions * usd_per_million_events(write_units_per_event * (1 + replicas), read_units_per_event)
+
+
+def _row(write_units: float, read_units: float, events: int) -> dict[str, float]:
+    wu, ru = write_units / events, read_units / events
+    return {"write_units_per_event": wu, "read_units_per_event": ru,
+            "usd_per_million_events": usd_per_million_events(wu, ru)}
+
+
+def figures(snapshot: Mapping[str, Any], events: int, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Per table (its own units and with its indexes), per index, and in total, from a meter snapshot.
+
+    ``names`` maps physical table names to the template's logical ids (unknown names stay as they are).
+    """
+    names = names or {}
+    tables: dict[str, Any] = {}
+    total_w = total_r = 0.0
+    for physical, tally in snapshot["tables"].items():
+        indexes = {name: {**_row(i["write_units"], i["read_units"], events), "entries_written": i["items_written"],
+                          "requests": i["requests"]}
+                   for name, i in tally["indexes"].items()}
+        w = tally["write_units"] + sum(i["write_units"] for i in tally["indexes"].values())
+        r = tally["read_units"] + sum(i["read_units"] for i in tally["indexes"].values())
+        total_w, total_r = total_w + w, total_r + r
+        tables[names.get(physical, physical)] = {
+            "physical_name": physical,
+            **_row(w, r, events),
+            "table_only": _row(tally["write_units"], tally["read_units"], events),
+            "requests_per_event": tally["requests"] / events,
+            "items_written_per_event": tally["items_written"] / events,
+            "mean_item_bytes_written": round(tally["bytes_written"] / tally["items_written"])
+            if tally["items_written"] else 0,
+            "operations": tally["operations"],
+            "indexes": indexes,
+        }
+    wu, ru = total_w / events, total_r / events
+    return {
+        "events": events,
+        "prices": {"usd_per_million_write_units": USD_PER_MILLION_WRITE_UNITS,
+                   "usd_per_million_read_units": USD_PER_MILLION_READ_UNITS, "region": "us-east-1",
+                   "mode": "on-demand"},
+        "tables": dict(sorted(tables.items(), key=lambda kv: -kv[1]["usd_per_million_events"])),
+        "total": {**_row(total_w, total_r, events),
+                  "monthly_usd_at_10k_eps": monthly_usd(wu, ru),
+                  "monthly_usd_at_10k_eps_one_replica": monthly_usd(wu, ru, replicas=1)},
+    }
+
+
+def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float = DEFAULT_RATE,
+            timeout_s: float = 900) -> dict[str, Any]:
+    """Run the pipeline over ``events`` simulated events behind the recorder; returns :func:`figures`.
+
+    ``rate``: events/s offered to the running platform; 0 produces everything first, then starts the
+    mappings, which consume as fast as they go.
+    """
+    from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
+    from local_runtime.runtime import LocalPlatform, PlatformOptions
+    from local_runtime.services.aws import EmbeddedAws
+    from local_runtime.simulator.producer import KafkaSink
+    from local_runtime.simulator.run import simulate
+
+    tag = uuid.uuid4().hex[:6]
+    topics = (f"shipment-events-{tag}", f"warehouse-events-{tag}")
+    emulator = EmbeddedAws()
+    endpoint = emulator.start()
+    recorder = DynamoDBRecorder(endpoint)
+    previous = os.environ.get(ENDPOINT_VARIABLE)
+    webhooks = start_webhook_sink()
+    platform = LocalPlatform(PlatformOptions(
+        template=ROOT / "template.yaml", stack_name=f"cost-{tag}", dashboard_port=None, aws_endpoint=endpoint,
+        schedules=False, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
+                                              "IngestConsumerGroupId": f"cost-{tag}"}))
+    try:
+        os.environ[ENDPOINT_VARIABLE] = recorder.start()  # before any handler builds its client
+        platform.start(mappings=False)
+        _check_routing(platform, recorder.url)
+        seed_merchants(platform, webhooks)
+        sink = KafkaSink(platform.kafka.bootstrap_servers)
+        if rate > 0:
+            platform.start_mappings()
+            _wait_assigned(platform)  # a consumer group's first join takes seconds
+            recorder.reset()
+            recorder.recording = True
+            started = time.monotonic()
+            summary = simulate(sink, rate=rate, count=events, seed=seed, topics=topics, progress=False, truth=False)
+            sink.close()
+        else:
+            summary = simulate(sink, rate=None, count=events, seed=seed, topics=topics, progress=False, truth=False)
+            sink.close()
+            recorder.reset()
+            recorder.recording = True
+            started = time.monotonic()
+            platform.start_mappings()
+        _wait_idle(platform, recorder, summary.produced, timeout_s)
+        elapsed = time.monotonic() - started
+        recorder.recording = False
+        snapshot = recorder.meter.snapshot()
+        assert platform.deployment is not None
+        names = {r.physical_id: logical for logical, r in platform.deployment.resources.items()}
+    finally:
+        if previous is None:
+            os.environ.pop(ENDPOINT_VARIABLE, None)
+        else:
+            os.environ[ENDPOINT_VARIABLE] = previous
+        platform.stop()
+        recorder.stop()
+        webhooks.stop()
+        emulator.stop()
+    result = figures(snapshot, summary.produced, names)
+    if not any(t["physical_name"].endswith("-shipments") for t in result["tables"].values()):
+        raise RuntimeError("nothing reached ShipmentsTable through the recorder: the functions' DynamoDB clients "
+                           f"bypassed it ({ENDPOINT_VARIABLE} not honoured?)")
+    pacing = (f"offered at {rate:g} events/s" if rate > 0
+              else "produced first, then consumed as fast as the pipeline goes")
+    result.update(seed=seed, mix="simulator default (2% duplicates, 2% late, 1% poison)", pacing=pacing,
+                  pipeline_seconds=round(elapsed, 1), unrecorded_requests=snapshot["unrecorded"],
+                  costing_errors=list(recorder.errors))
+    return result
+
+
+def _check_routing(platform: Any, proxy_url: str) -> None:
+    """Fail early if the platform gives the functions a DynamoDB endpoint of its own (it would win over ours)."""
+    invoker = platform.invoker
+    for name in ("IngestFunction", "NotifyFunction"):
+        environment = invoker.function(name).environment
+        own = environment.get(ENDPOINT_VARIABLE)
+        if own and own != proxy_url:
+            raise RuntimeError(f"{name} gets {ENDPOINT_VARIABLE}={own} from the platform; the recorder cannot sit "
+                               "in front of it (point the recorder's upstream there and the variable at the proxy)")
+
+
+def _wait_assigned(platform: Any, timeout_s: float = 60) -> None:
+    """Until every Kafka mapping's consumer has joined its group and holds partitions."""
+    deadline = time.monotonic() + timeout_s
+    while not all(m.status()["assigned"] for m in platform.kafka_mappings):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the Kafka mappings did not join their groups")
+        time.sleep(0.1)
+
+
+def _wait_idle(platform: Any, recorder: DynamoDBRecorder, produced: int, timeout_s: float,
+               quiet_s: float = 2.0) -> None:
+    """Until the Kafka mappings committed every record, the stream mappings have nothing pending, and no
+    DynamoDB request went through the proxy for ``quiet_s`` (the notifier's last writes are done)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        committed = sum(sum(m.committed_offsets().values()) for m in platform.kafka_mappings)
+        pending = sum(s["pending"] for m in platform.stream_mappings for s in m.status()["shards"].values())
+        quiet = time.monotonic() - recorder.last_activity >= quiet_s
+        if committed >= produced and pending == 0 and quiet:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the pipeline was not idle after {timeout_s}s")
+
+
+def report(result: Mapping[str, Any]) -> list[str]:
+    """The lines ``make bench`` prints."""
+    total = result["total"]
+    lines = [f"[cost] {result['events']} events (seed {result['seed']}, {result['mix']}; {result['pacing']}, "
+             f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction, DynamoDB on-demand us-east-1",
+             f"[cost] {'table / index':34} {'WRU/event':>10} {'RRU/event':>10} {'$/M events':>11}"
+             f"   items written/event, mean billed size"]
+    for name, t in result["tables"].items():
+        lines.append(f"[cost] {name:34} {t['write_units_per_event']:10.2f} {t['read_units_per_event']:10.2f} "
+                     f"{t['usd_per_million_events']:11.2f}   {t['items_written_per_event']:.2f} x "
+                     f"{t['mean_item_bytes_written']} B")
+        if t["indexes"]:
+            own = t["table_only"]
+            lines.append(f"[cost]   {'(table itself)':32} {own['write_units_per_event']:10.2f} "
+                         f"{own['read_units_per_event']:10.2f} {own['usd_per_million_events']:11.2f}")
+        for index, i in t["indexes"].items():
+            lines.append(f"[cost]   {index:32} {i['write_units_per_event']:10.2f} {i['read_units_per_event']:10.2f} "
+                         f"{i['usd_per_million_events']:11.2f}")
+    lines.append(f"[cost] {'total':34} {total['write_units_per_event']:10.2f} {total['read_units_per_event']:10.2f} "
+                 f"{total['usd_per_million_events']:11.2f}")
+    lines.append(f"[cost] at {REFERENCE_RATE_EPS:,} events/s for 30 days: "
+                 f"${total['monthly_usd_at_10k_eps']:,.0f}/month in one region, "
+                 f"${total['monthly_usd_at_10k_eps_one_replica']:,.0f}/month with one Global Tables replica "
+                 "(writes x2)")
+    if result.get("costing_errors"):
+        lines.append(f"[cost] WARNING: {len(result['costing_errors'])} requests could not be costed: "
+                     f"{result['costing_errors'][:3]}")
+    return lines
+
+
+def write_results(result: Mapping[str, Any], path: Path = RESULTS) -> None:
+    """Merge ``result`` into ``path`` under ``"cost"`` (other benches own the other keys)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        existing = {}
+    if not isinstance(existing, dict):
+        existing = {}
+    existing["cost"] = result
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(existing, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: a reader never sees half a file
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to simulate (default 3000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE,
+                        help="events/s offered to the running platform (default 50); 0: produce all first, then "
+                             "consume as fast as possible (fewer writes per event: see the module's docstring)")
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results/latest.json")
+    args = parser.parse_args(argv)
+    result = measure(args.events, args.seed, args.rate)
+    for line in report(result):
+        print(line)
+    if not args.no_write:
+        write_results(result)
+    return result
