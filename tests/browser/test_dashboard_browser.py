@@ -19,8 +19,8 @@ from chalice.config import Config
 from chalice.local import create_local_server
 from confluent_kafka import Producer
 
-from local_runtime.services.aws import free_port
 from local_runtime.runtime import LocalPlatform, PlatformOptions
+from local_runtime.services.aws import free_port
 from logistics.adapters.codec import from_attributes
 from tests.factories import shipment_event
 from tests.integration.dashboard.support import PLACES, ROOT, Stack, load_app, seed, stack_environment

@@ -15,6 +15,10 @@ from chalicelib.http import json_response, not_found
 from chalicelib.validation import ListRequest
 
 
+def _listed(found: usecases.Listed) -> Response:
+    return json_response({"items": found.rows, "next_cursor": found.next_cursor})
+
+
 def me(who: Identity) -> Response:
     return json_response({"merchant_id": who.merchant_id, "auth": who.method})
 
@@ -103,8 +107,7 @@ def changes(merchant_id: str, params: dict[str, str]) -> Response:
 
 def list_warehouses(merchant_id: str, params: dict[str, str]) -> Response:
     validation.allow_only(params, {"limit", "cursor"})
-    found = usecases.warehouses(merchant_id, validation.limit(params, 50), params.get("cursor"))
-    return json_response({"items": found.rows, "next_cursor": found.next_cursor})
+    return _listed(usecases.warehouses(merchant_id, validation.limit(params, 50), params.get("cursor")))
 
 
 def warehouse_detail(merchant_id: str, warehouse_id: str) -> Response:
@@ -117,8 +120,7 @@ def warehouse_detail(merchant_id: str, warehouse_id: str) -> Response:
 
 def list_dead_letters(merchant_id: str, params: dict[str, str]) -> Response:
     validation.allow_only(params, {"limit", "cursor"})
-    found = usecases.dead_letters(merchant_id, validation.limit(params, 50), params.get("cursor"))
-    return json_response({"items": found.rows, "next_cursor": found.next_cursor})
+    return _listed(usecases.dead_letters(merchant_id, validation.limit(params, 50), params.get("cursor")))
 
 
 def dead_letter_detail(merchant_id: str, dlq_key: str) -> Response:

@@ -172,13 +172,15 @@ class Reader:
                 return items, True
             request["ExclusiveStartKey"] = lek
 
+    def _get(self, table: str, key: dict[str, str], consistent: bool = False) -> dict[str, Any] | None:
+        """One item by its primary key (string attributes), or None."""
+        extra = {"ConsistentRead": True} if consistent else {}
+        response = self.client.get_item(TableName=table, Key={k: _s(v) for k, v in key.items()}, **extra)
+        return from_attributes(response["Item"]) if "Item" in response else None
+
     # -- shipments -------------------------------------------------------------------------------
     def shipment(self, merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.settings.shipments_table,
-            Key={"merchant_id": _s(merchant_id), "shipment_id": _s(shipment_id)},
-        )
-        return from_attributes(response["Item"]) if "Item" in response else None
+        return self._get(self.settings.shipments_table, {"merchant_id": merchant_id, "shipment_id": shipment_id})
 
     def shipments(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None) -> Page:
         return self.page(query.kwargs, limit, start_key, query.scope.key_attrs)
@@ -332,11 +334,7 @@ class Reader:
         }, limit, start_key, WAREHOUSES.key_attrs)
 
     def warehouse(self, merchant_id: str, warehouse_id: str) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.settings.warehouses_table,
-            Key={"merchant_id": _s(merchant_id), "warehouse_id": _s(warehouse_id)},
-        )
-        return from_attributes(response["Item"]) if "Item" in response else None
+        return self._get(self.settings.warehouses_table, {"merchant_id": merchant_id, "warehouse_id": warehouse_id})
 
     # -- dead letters ----------------------------------------------------------------------------
     def dead_letters(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
@@ -348,9 +346,6 @@ class Reader:
         }, limit, start_key, DEAD_LETTERS.key_attrs)
 
     def dead_letter(self, merchant_id: str, dlq_key: str) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.settings.dead_letter_table,
-            Key={"merchant_id": _s(merchant_id), "dlq_key": _s(dlq_key)},
-            ConsistentRead=True,
-        )
-        return from_attributes(response["Item"]) if "Item" in response else None
+        # Consistent: a replay decides on the state it reads here.
+        return self._get(self.settings.dead_letter_table, {"merchant_id": merchant_id, "dlq_key": dlq_key},
+                         consistent=True)
