@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_event
 from local_runtime.esm.dynamodb.events import build_stream_event, build_stream_record
+from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_event
 from logistics.webhook_signature import HEADER, SignatureError, verify
 from tests.factories import shipment_event
 
