@@ -60,8 +60,8 @@ def _env(tables: dict[str, str]) -> None:
 def _deploy(stack: str) -> dict[str, str]:
     import boto3
 
-    from local_runtime.deploy.deployer import CreateTable, Plan, apply, plan
-    from local_runtime.cloudformation.template import load_template
+    from local_runtime.cloudformation import load_template
+    from local_runtime.deploy import CreateTable, Plan, apply, plan
 
     template = load_template(ROOT / "template.yaml", config_env="local", stack_name=stack)
     full = plan(template)

@@ -23,11 +23,11 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from local_runtime.services import aws
 from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
-from local_runtime.deploy.deployer import create_kafka_topics
+from local_runtime.deploy import create_kafka_topics
 from local_runtime.esm.spec import MappingSpec
 from local_runtime.runtime import LocalPlatform, PlatformOptions
+from local_runtime.services import aws
 from local_runtime.simulator.noise import NoiseShares
 from local_runtime.simulator.producer import KafkaSink, MemorySink, TeeSink
 from local_runtime.simulator.run import simulate

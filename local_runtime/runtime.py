@@ -15,22 +15,45 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from local_runtime.cloudformation import FunctionSpec, Template, load_template
+from local_runtime.deploy import Deployment, create_kafka_topics, deploy_template, kafka_topics
+from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
+from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
+from local_runtime.esm.schedules import ScheduleRunner, schedules
+from local_runtime.esm.spec import MappingSpec
+from local_runtime.invoke import Invoker
 from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
-from local_runtime.deploy.deployer import Deployment, create_kafka_topics, deploy_template, kafka_topics
-from local_runtime.invoke.function import Invoker
-from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
-from local_runtime.esm.spec import MappingSpec
-from local_runtime.esm.schedules import ScheduleRunner, schedules
-from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
-from local_runtime.cloudformation.template import FunctionSpec, Template, load_template
 
 log = logging.getLogger(__name__)
 
 KAFKA_PARAMETER = "KafkaBootstrapServers"  # passed the embedded broker's address when a template declares it
+
+
+class _Counters(Protocol):
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class RunningMapping(Protocol):
+    """What the platform needs of an emulated mapping, Kafka or DynamoDB Streams alike."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> MappingSpec: ...
+
+    @property
+    def counters(self) -> _Counters: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -66,8 +89,8 @@ class LocalPlatform:
         self.template: Template | None = None
         self.deployment: Deployment | None = None
         self.invoker: Invoker | None = None
-        self.kafka_mappings: list[KafkaEventSourceMapping] = []
-        self.stream_mappings: list[DynamoDBStreamMapping] = []
+        self.kafka_mappings: list[RunningMapping] = []
+        self.stream_mappings: list[RunningMapping] = []
         self.dashboard: Any = None
         self.dashboard_url: str | None = None
         self._dashboard_thread: threading.Thread | None = None
@@ -127,8 +150,9 @@ class LocalPlatform:
             if not spec.enabled or spec.kind not in kinds:
                 continue
             arn = self.invoker.function(spec.function_logical_id).arn
+            mapping: RunningMapping
             if spec.kind in ("MSK", "SelfManagedKafka"):
-                mapping: Any = KafkaEventSourceMapping(
+                mapping = KafkaEventSourceMapping(
                     spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
                     consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
                 self.kafka_mappings.append(mapping)
@@ -200,7 +224,8 @@ class LocalPlatform:
                 if str(entry) not in sys.path:
                     sys.path.insert(0, str(entry))
             module_name, _, attribute = spec.handler.rpartition(".")
-            path = Path(spec.code_uri) / (module_name.replace(".", "/") + ".py")
+            assert spec.code_uri is not None  # candidates have code on disk
+            path = spec.code_uri / (module_name.replace(".", "/") + ".py")
             loader = importlib.util.spec_from_file_location(f"_chalice_{spec.logical_id}", path)
             assert loader is not None and loader.loader is not None
             module = importlib.util.module_from_spec(loader)

@@ -4,12 +4,14 @@ and webhooks pointing at a local, signature-verifying sink."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from local_runtime.services import aws
-from local_runtime.runtime import LocalPlatform
-from local_runtime.simulator.world import merchant_records
 from local_runtime.demo.webhook_sink import WebhookSink
+from local_runtime.services import aws
+from local_runtime.simulator.world import merchant_records
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalPlatform
 
 
 def seed_merchants(platform: LocalPlatform, sink: WebhookSink | None) -> list[dict[str, Any]]:

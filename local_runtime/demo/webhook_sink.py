@@ -59,13 +59,16 @@ class WebhookSink:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="webhook-sink")
 
     def url_for(self, merchant_id: str) -> str:
+        """The webhook URL to register for ``merchant_id``."""
         return f"{self.base_url}/{merchant_id}"
 
     def start(self) -> WebhookSink:
+        """Serve in a daemon thread; returns ``self``."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self.server.shutdown()
         self.server.server_close()
 

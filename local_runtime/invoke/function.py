@@ -1,6 +1,6 @@
 """Run Lambda handlers in this process, as close to the Python runtime as a plain process allows.
 
-:class:`Invoker` holds one :class:`LocalFunction` ("sandbox") per :class:`~local_runtime.cloudformation.template.FunctionSpec`.
+:class:`Invoker` holds one :class:`LocalFunction` ("sandbox") per :class:`~local_runtime.cloudformation.FunctionSpec`.
 A sandbox
 
 * imports the handler module from ``code_uri`` under a unique module name (``_lambda_<LogicalId>_app_<hash>``),
@@ -34,76 +34,20 @@ import hashlib
 import importlib.util
 import json
 import os
-import queue
 import sys
-import threading
-import time
 import traceback
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
+from local_runtime.cloudformation import FunctionSpec
+from local_runtime.invoke.context import Clock, FunctionError, LambdaContext, SystemClock
+from local_runtime.invoke.workers import GATE, POOL
 from local_runtime.services.aws import SCRUBBED_VARIABLES
-from local_runtime.cloudformation.template import FunctionSpec
 
 __all__ = ["Clock", "FunctionError", "Invoker", "LambdaContext", "LocalFunction", "SystemClock"]
-
-
-class Clock(Protocol):
-    """Monotonic seconds; inject a fake one to test remaining-time logic."""
-
-    def monotonic(self) -> float: ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-class FunctionError(Exception):
-    """A function error, as Lambda reports it (``errorType``, ``errorMessage``, ``stackTrace``)."""
-
-    def __init__(self, error_type: str, message: str, stack_trace: Iterable[str] = ()) -> None:
-        self.error_type = error_type
-        self.error_message = message
-        self.stack_trace = list(stack_trace)
-        super().__init__(f"{error_type}: {message}")
-
-    def payload(self) -> dict[str, Any]:
-        """The error payload Lambda returns for an unhandled error."""
-        return {"errorMessage": self.error_message, "errorType": self.error_type, "stackTrace": self.stack_trace}
-
-
-class LambdaContext:
-    """The ``context`` argument: same attributes and method as the Python runtime's."""
-
-    def __init__(self, *, function_name: str, invoked_function_arn: str, memory_limit_in_mb: int,
-                 timeout_s: float, log_group_name: str, log_stream_name: str, clock: Clock | None = None,
-                 function_version: str = "$LATEST", aws_request_id: str | None = None) -> None:
-        self.function_name = function_name
-        self.function_version = function_version
-        self.invoked_function_arn = invoked_function_arn
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = aws_request_id or str(uuid.uuid4())
-        self.log_group_name = log_group_name
-        self.log_stream_name = log_stream_name
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._clock = clock or SystemClock()
-        self.deadline = self._clock.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function's Timeout (never negative)."""
-        return max(0, int((self.deadline - self._clock.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return f"LambdaContext({self.function_name!r}, request_id={self.aws_request_id!r})"
 
 
 def _json_default(value: Any) -> Any:
@@ -119,96 +63,6 @@ def _split_handler(handler: str) -> tuple[str, str]:
         raise FunctionError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': not enough values to unpack")
     return module.replace("/", "."), attr
 
-
-class _Gate:
-    """One function's environment installed at a time; invocations of that function share it."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._active: LocalFunction | None = None
-        self._count = 0
-        self._waiting: Counter[LocalFunction] = Counter()
-
-    @contextlib.contextmanager
-    def enter(self, fn: LocalFunction) -> Iterator[None]:
-        with self._cond:
-            self._waiting[fn] += 1
-            # Join the active function only if no other function waits, so a busy one cannot starve the rest.
-            while not (self._active is None or (self._active is fn and not self._others_waiting(fn))):
-                self._cond.wait()
-            self._waiting[fn] -= 1
-            if self._active is None:
-                fn._install()
-                self._active = fn
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._count -= 1
-                if self._count == 0:
-                    try:
-                        fn._uninstall()
-                    finally:
-                        self._active = None
-                        self._cond.notify_all()
-
-    def _others_waiting(self, fn: LocalFunction) -> bool:
-        return any(count for other, count in self._waiting.items() if other is not fn)
-
-
-_GATE = _Gate()  # process-wide: the environment it protects is process-wide
-
-
-class _Job:
-    """One handler run on a pooled worker thread."""
-
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-        self.done = threading.Event()
-        self.abandoned = False
-
-    def abandon(self) -> None:
-        """The invocation timed out: its worker leaves the pool once (if ever) the handler returns."""
-        self.abandoned = True
-
-
-class _WorkerPool:
-    """Daemon worker threads reused across invocations (starting a thread per call costs ~0.2 ms).
-
-    Daemon, unlike ``ThreadPoolExecutor``'s workers, so a handler stuck past its timeout cannot keep the
-    process from exiting.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: list[queue.SimpleQueue[_Job]] = []
-        self._count = 0
-
-    def submit(self, fn: Callable[[], None]) -> _Job:
-        job = _Job(fn)
-        with self._lock:
-            inbox = self._idle.pop() if self._idle else None
-            if inbox is None:
-                self._count += 1
-                inbox = queue.SimpleQueue()
-                threading.Thread(target=self._work, args=(inbox,), name=f"lambda-worker-{self._count}",
-                                 daemon=True).start()
-        inbox.put(job)
-        return job
-
-    def _work(self, inbox: queue.SimpleQueue[_Job]) -> None:
-        while True:
-            job = inbox.get()
-            job.fn()
-            job.done.set()
-            if job.abandoned:
-                return  # its invocation already failed; do not hand this thread out again mid-flight
-            with self._lock:
-                self._idle.append(inbox)
-
-
-_POOL = _WorkerPool()
 
 
 class LocalFunction:
@@ -264,7 +118,9 @@ class LocalFunction:
         }
         return {**spec.environment, **self._base_env, **reserved}
 
-    def _install(self) -> None:
+    def install(self) -> None:
+        """Put this function's environment, ``sys.path`` entries and private modules in place (the gate calls
+        this, under its lock, before the first of a group of concurrent invocations)."""
         env = self.environment
         self._saved_env = {k: os.environ.get(k) for k in (*env, *SCRUBBED_VARIABLES)}
         for key in SCRUBBED_VARIABLES:
@@ -276,7 +132,8 @@ class LocalFunction:
         sys.modules.update(self._private)
         self._modules_before = set(sys.modules)
 
-    def _uninstall(self) -> None:
+    def uninstall(self) -> None:
+        """Undo :meth:`install`, keeping aside the modules this function imported (after its last invocation)."""
         # Modules first imported during this activation from code_uri or a layer are this function's own:
         # another function must not see them (on Lambda it could not import them at all).
         roots = tuple(entry.rstrip(os.sep) + os.sep for entry in self._path_entries)
@@ -375,7 +232,7 @@ class LocalFunction:
     def invoke(self, event: Any, *, request_id: str | None = None) -> Any:
         """Invoke with ``event`` (any JSON value); return the JSON-decoded response or raise FunctionError."""
         payload = json.loads(json.dumps(event, default=_json_default))  # the handler gets its own copy, as on Lambda
-        with _GATE.enter(self):
+        with GATE.enter(self):
             if self._handler is None:
                 self._init()
             context = LambdaContext(
@@ -392,7 +249,7 @@ class LocalFunction:
                 except BaseException as exc:  # everything a handler raises is a function error
                     outcome["error"] = exc
 
-            job = _POOL.submit(run)
+            job = POOL.submit(run)
             # Poll with the (injectable) clock, so the deadline the handler sees is the one enforced.
             while not job.done.is_set():
                 remaining = context.deadline - self.clock.monotonic()

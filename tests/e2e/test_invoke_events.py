@@ -25,7 +25,7 @@ CASES = {
 
 
 def test_every_template_function_has_sample_events() -> None:
-    from local_runtime.cloudformation.template import load_template
+    from local_runtime.cloudformation import load_template
 
     functions = {f.logical_id for f in load_template(ROOT / "template.yaml", config_env="local").functions()}
     assert functions == set(CASES)

@@ -16,13 +16,13 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from local_runtime.services import aws
 from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
+from local_runtime.esm.dynamodb.events import build_stream_record
 from local_runtime.runtime import LocalPlatform, PlatformOptions
+from local_runtime.services import aws
 from local_runtime.simulator.noise import NoiseShares
 from local_runtime.simulator.run import simulate
 from local_runtime.simulator.world import merchant_records
-from local_runtime.esm.dynamodb.events import build_stream_record
 from logistics.adapters.codec import from_attributes
 from logistics.domain.notifications import status_change
 from logistics.domain.shipment import fold

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from local_runtime.cloudformation import load_template
+from local_runtime.deploy import deploy_template
+from local_runtime.invoke import Invoker
 from local_runtime.services.aws import aws_env
-from local_runtime.deploy.deployer import deploy_template
-from local_runtime.invoke.function import Invoker
-from local_runtime.cloudformation.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""local_runtime.invoke.function: handlers from the generic fixture, deployed on the session's moto server."""
+"""local_runtime.invoke: handlers from the generic fixture, deployed on the session's moto server."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from local_runtime.cloudformation import Template, load_template
+from local_runtime.deploy import deploy_template
+from local_runtime.invoke import FunctionError, Invoker, LambdaContext, LocalFunction
 from local_runtime.services import aws
-from local_runtime.deploy.deployer import deploy_template
-from local_runtime.invoke.function import FunctionError, Invoker, LambdaContext, LocalFunction
-from local_runtime.cloudformation.template import Template, load_template
 
 ROOT = Path(__file__).resolve().parents[4]
 GENERIC = ROOT / "tests" / "fixtures" / "generic" / "template.yaml"

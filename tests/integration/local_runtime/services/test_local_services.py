@@ -14,10 +14,10 @@ from botocore.exceptions import EndpointConnectionError
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from local_runtime.deploy import create_kafka_topics
 from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
-from local_runtime.deploy.deployer import create_kafka_topics
 
 ROOT = Path(__file__).resolve().parents[4]
 MSK_TEMPLATE = ROOT / "tests" / "fixtures" / "msk" / "template.yaml"

@@ -1,4 +1,4 @@
-"""local_runtime.deploy.deployer: the pure planner, and the executor against the session's moto server."""
+"""local_runtime.deploy: the pure planner, and the executor against the session's moto server."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from local_runtime.services import aws
-from local_runtime.deploy.deployer import (
+from local_runtime.cloudformation import TemplateError, load_template
+from local_runtime.deploy import (
     CreateBucket,
     CreateQueue,
     CreateTable,
@@ -17,7 +17,7 @@ from local_runtime.deploy.deployer import (
     deploy_template,
     plan,
 )
-from local_runtime.cloudformation.template import TemplateError, load_template
+from local_runtime.services import aws
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 STREAM_TEMPLATE = FIXTURES / "dynamodb_stream" / "template.yaml"

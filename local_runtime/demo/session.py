@@ -1,0 +1,122 @@
+"""This project's additions to ``logistics up``: merchants seeded with API keys, their webhooks delivered to
+a local verifying sink, optional simulated traffic, and the logistics status line.
+
+:class:`DemoExtension` is wired into the ``up`` command by :mod:`local_runtime.cli.commands`; it opens a
+:class:`DemoSession` only when the deployed template declares :data:`MERCHANTS_TABLE`, so ``up`` on any other
+template runs the generic platform alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local_runtime.demo.status_line import DemoStatusLine
+    from local_runtime.runtime import LocalPlatform
+
+__all__ = ["MERCHANTS_TABLE", "DemoExtension", "DemoSession", "declares_demo"]
+
+MERCHANTS_TABLE = "MerchantsTable"
+# Template parameters naming the topics the simulator produces to, and their defaults.
+TOPIC_PARAMETERS = (("ShipmentTopic", "shipment-events"), ("WarehouseTopic", "warehouse-events"))
+
+
+def declares_demo(platform: LocalPlatform) -> bool:
+    """Whether the platform's deployed template has what the demo seeds (a merchants table)."""
+    return MERCHANTS_TABLE in (platform.deployment.resources if platform.deployment else {})
+
+
+class DemoExtension:
+    """``--simulate`` and its options on ``logistics up``; a :class:`DemoSession` for this project's template."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """The simulator's options of ``logistics up``."""
+        parser.add_argument("--simulate", action="store_true", help="also produce simulated traffic")
+        parser.add_argument("--rate", type=float, default=50.0, help="simulated events per second (default 50)")
+        parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+        parser.add_argument("--duration", type=float, help="stop simulating after this many seconds")
+
+    def session(self, platform: LocalPlatform, args: argparse.Namespace, stop: threading.Event) -> DemoSession | None:
+        """A session when the template declares :data:`MERCHANTS_TABLE`, else ``None``."""
+        if not declares_demo(platform):
+            if args.simulate:
+                print(f"--simulate ignored: the template declares no {MERCHANTS_TABLE}", file=sys.stderr)
+            return None
+        return DemoSession(platform, args, stop)
+
+
+class DemoSession:
+    """Seeds merchants on creation; :meth:`start` starts the simulator (with ``--simulate``)."""
+
+    def __init__(self, platform: LocalPlatform, args: argparse.Namespace, stop: threading.Event) -> None:
+        from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
+
+        self.platform = platform
+        self.args = args
+        self._stop = stop
+        self.producer: Any = None
+        self.simulator: threading.Thread | None = None
+        self._status: DemoStatusLine | None = None
+        self.sink = start_webhook_sink()
+        try:
+            self.merchants = seed_merchants(platform, self.sink)
+        except BaseException:
+            self.sink.stop()
+            raise
+
+    def banner_lines(self) -> list[str]:
+        """How to sign in to the dashboard: each merchant's local API key."""
+        if not self.merchants:
+            return []
+        lines = ["", "Merchant API keys (local only) - sign in to the dashboard with one of them:"]
+        return lines + [f"  {m['name']:<24} {m['api_key']}" for m in self.merchants]
+
+    def start(self) -> None:
+        """Start the simulator when ``--simulate`` was given."""
+        from local_runtime.demo.status_line import DemoStatusLine
+
+        if self.args.simulate:
+            self.producer, self.simulator = self._start_simulator()
+        self._status = DemoStatusLine(self.platform, self.sink, self.producer)
+
+    def _start_simulator(self) -> tuple[Any, threading.Thread]:
+        from local_runtime.simulator.producer import KafkaSink
+        from local_runtime.simulator.run import simulate
+
+        assert self.platform.template is not None
+        params = self.platform.template.parameters
+        shipment, warehouse = (params.get(name) or default for name, default in TOPIC_PARAMETERS)
+        producer = KafkaSink(self.platform.kafka.bootstrap_servers)
+        args, stop = self.args, self._stop
+
+        def produce() -> None:
+            simulate(producer, rate=args.rate, duration=args.duration, seed=args.seed, topics=(shipment, warehouse),
+                     progress=False, truth=False, stop=stop.is_set)
+
+        thread = threading.Thread(target=produce, name="simulator", daemon=True)
+        thread.start()
+        return producer, thread
+
+    def status(self) -> str:
+        """The logistics status line."""
+        if self._status is None:
+            self._status = DemoStatusLine(self.platform, self.sink, self.producer)
+        return self._status.render()
+
+    def stop(self) -> None:
+        """Stop the simulator and its producer (the stop event is already set)."""
+        if self.simulator is not None:
+            self.simulator.join(timeout=15)
+        if self.producer is not None:
+            self.producer.close(5)
+            # Drop the producer before the broker goes, or librdkafka keeps reconnecting (and logging) to it.
+            self.producer = self._status = None
+            gc.collect()
+
+    def close(self) -> None:
+        """Stop the webhook sink (after the platform, so in-flight deliveries still land)."""
+        self.sink.stop()
