@@ -150,4 +150,3 @@ class EventSourceMapping(PollLoop, Generic[R]):
             **self._describe(),
             **self.counters.snapshot(),
         }
-
