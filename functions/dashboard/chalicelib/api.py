@@ -20,10 +20,12 @@ def _listed(found: usecases.Listed) -> Response:
 
 
 def me(who: Identity) -> Response:
+    """GET /api/v1/me: who the credentials belong to."""
     return json_response({"merchant_id": who.merchant_id, "auth": who.method})
 
 
 def list_shipments(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/shipments: one page of the filtered list."""
     request = ListRequest.parse(params)
     found = usecases.list_shipments(merchant_id, request.filter, request.limit, request.cursor)
     return json_response({
@@ -51,12 +53,14 @@ def shipments_csv(merchant_id: str, params: dict[str, str], base: str) -> Respon
 
 
 def search(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/search?q=: by shipment id, tracking number or order reference."""
     validation.allow_only(params, {"q"})
     rows = usecases.search(merchant_id, validation.search_term(params))
     return json_response({"items": rows, "count": len(rows)})
 
 
 def shipment_detail(merchant_id: str, shipment_id: str) -> Response:
+    """GET /api/v1/shipments/{id}: state and the whole timeline."""
     found = usecases.shipment_detail(merchant_id, shipment_id)
     if found is None:
         raise not_found("no such shipment")
@@ -65,6 +69,7 @@ def shipment_detail(merchant_id: str, shipment_id: str) -> Response:
 
 
 def shipment_timeline(merchant_id: str, shipment_id: str) -> Response:
+    """GET /api/v1/shipments/{id}/timeline."""
     found = usecases.shipment_timeline(merchant_id, shipment_id)
     if found is None:
         raise not_found("no such shipment")
@@ -73,6 +78,7 @@ def shipment_timeline(merchant_id: str, shipment_id: str) -> Response:
 
 
 def shipment_notifications(merchant_id: str, shipment_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/shipments/{id}/notifications: the notification log."""
     validation.allow_only(params, {"limit"})
     item = usecases.find_shipment(merchant_id, shipment_id)
     if item is None:
@@ -83,6 +89,7 @@ def shipment_notifications(merchant_id: str, shipment_id: str, params: dict[str,
 
 
 def attention(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/attention?hours=N: flagged shipments and those with no movement for N hours."""
     validation.allow_only(params, {"limit", "hours"})
     limit = validation.limit(params, 50)
     found = usecases.attention(merchant_id, validation.hours(params, "hours", 24), limit)
@@ -93,6 +100,7 @@ def attention(merchant_id: str, params: dict[str, str]) -> Response:
 
 
 def kpi_report(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/kpis?sample=N."""
     validation.allow_only(params, {"sample"})
     return json_response(usecases.kpi_report(merchant_id, validation.sample(params, kpis.DEFAULT_SAMPLE)))
 
@@ -106,11 +114,13 @@ def changes(merchant_id: str, params: dict[str, str]) -> Response:
 
 
 def list_warehouses(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/warehouses."""
     validation.allow_only(params, {"limit", "cursor"})
     return _listed(usecases.warehouses(merchant_id, validation.limit(params, 50), params.get("cursor")))
 
 
 def warehouse_detail(merchant_id: str, warehouse_id: str) -> Response:
+    """GET /api/v1/warehouses/{id}: the warehouse and shipments there."""
     found = usecases.warehouse_detail(merchant_id, warehouse_id)
     if found is None:
         raise not_found("no such warehouse")
@@ -119,11 +129,13 @@ def warehouse_detail(merchant_id: str, warehouse_id: str) -> Response:
 
 
 def list_dead_letters(merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/dead-letters, newest first."""
     validation.allow_only(params, {"limit", "cursor"})
     return _listed(usecases.dead_letters(merchant_id, validation.limit(params, 50), params.get("cursor")))
 
 
 def dead_letter_detail(merchant_id: str, dlq_key: str) -> Response:
+    """GET /api/v1/dead-letters/{dlq_key}."""
     found = usecases.dead_letter(merchant_id, dlq_key)
     if found is None:
         raise not_found("no such dead letter")
@@ -131,4 +143,5 @@ def dead_letter_detail(merchant_id: str, dlq_key: str) -> Response:
 
 
 def replay_dead_letter(merchant_id: str, dlq_key: str) -> Response:
+    """POST /api/v1/dead-letters/{dlq_key}/replay."""
     return json_response(usecases.replay_dead_letter(merchant_id, dlq_key))

@@ -22,6 +22,7 @@ _static_cache: dict[str, str] = {}
 
 
 def static(name: str) -> Response:
+    """GET /static/{name}: the page script, stylesheet and icon."""
     if name not in STATIC_TYPES:
         raise not_found("no such file")
     if name not in _static_cache:
@@ -37,10 +38,12 @@ def _safe_next(value: str | None) -> str:
 
 
 def login_form(request: Request, params: dict[str, str]) -> Response:
+    """GET /login."""
     return html_response(views.login_page(base_path(request), next_path=_safe_next(params.get("next"))))
 
 
 def login(request: Request) -> Response:
+    """POST /login: a valid API key gets the session cookie and a redirect to ``next``."""
     base = base_path(request)
     raw = request.raw_body
     form = parse_qs(raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw)
@@ -53,10 +56,12 @@ def login(request: Request) -> Response:
 
 
 def logout(request: Request) -> Response:
+    """POST /logout: clears the session cookie."""
     return redirect(f"{base_path(request)}/login", {"Set-Cookie": auth.clear_cookie(auth.is_https(request))})
 
 
 def overview(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /: KPI tiles, charts, latest updates, attention."""
     validation.allow_only(params, set())
     found = usecases.overview(merchant_id)
     return html_response(views.overview_page(base_path(request), merchant_id, found.kpis, found.recent,
@@ -64,6 +69,7 @@ def overview(request: Request, merchant_id: str, params: dict[str, str]) -> Resp
 
 
 def shipments(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /shipments: the filtered list, or search results with ``q``."""
     base = base_path(request)
     since = usecases.latest_key(merchant_id)
     if "q" in params:
@@ -80,6 +86,7 @@ def shipments(request: Request, merchant_id: str, params: dict[str, str]) -> Res
 
 
 def shipment(request: Request, merchant_id: str, shipment_id: str) -> Response:
+    """GET /shipments/{id}: timeline, route, notifications."""
     found = usecases.shipment_detail(merchant_id, shipment_id)
     if found is None:
         raise not_found("No such shipment.")
@@ -89,6 +96,7 @@ def shipment(request: Request, merchant_id: str, shipment_id: str) -> Response:
 
 
 def attention(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /attention?hours=N."""
     validation.allow_only(params, {"hours"})
     found = usecases.attention(merchant_id, validation.hours(params, "hours", 24), 100)
     return html_response(views.attention_page(base_path(request), merchant_id, found.flagged, found.stale,
@@ -96,12 +104,14 @@ def attention(request: Request, merchant_id: str, params: dict[str, str]) -> Res
 
 
 def warehouses(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /warehouses."""
     validation.allow_only(params, {"cursor"})
     found = usecases.warehouses(merchant_id, 20, params.get("cursor"))
     return html_response(views.warehouses_page(base_path(request), merchant_id, found.rows, found.next_cursor))
 
 
 def dead_letters(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /dead-letters."""
     validation.allow_only(params, {"cursor"})
     found = usecases.dead_letters(merchant_id, 50, params.get("cursor"))
     return html_response(views.dead_letters_page(base_path(request), merchant_id, found.rows, found.next_cursor))

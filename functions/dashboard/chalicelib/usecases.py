@@ -50,6 +50,8 @@ class ShipmentList(Listed):
 
 @dataclass(frozen=True)
 class ShipmentDetail:
+    """A shipment as the detail view shows it, with its timeline."""
+
     detail: dict[str, Any]
     timeline: list[dict[str, Any]]
     truncated: bool  # the timeline stopped at queries.TIMELINE_MAX entries
@@ -57,6 +59,8 @@ class ShipmentDetail:
 
 @dataclass(frozen=True)
 class Attention:
+    """The attention queue."""
+
     flagged: list[dict[str, Any]]  # in the by_attention index: exceptions, failed attempts, lost
     stale: list[dict[str, Any]]  # still moving, but not updated since ``cutoff``
     hours: int
@@ -65,6 +69,8 @@ class Attention:
 
 @dataclass(frozen=True)
 class Overview:
+    """What the overview page shows."""
+
     kpis: dict[str, Any]
     recent: list[dict[str, Any]]
     attention: list[dict[str, Any]]
@@ -73,6 +79,8 @@ class Overview:
 
 @dataclass(frozen=True)
 class WarehouseDetail:
+    """A warehouse and the first page of the shipments there."""
+
     warehouse: dict[str, Any]
     shipments: list[dict[str, Any]]
     shipments_next_cursor: str | None
@@ -95,15 +103,12 @@ def search(merchant_id: str, term: str) -> list[dict[str, Any]]:
 
 def find_shipment(merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
     """The stored shipment (400 for a malformed id), or None when the merchant has no such shipment."""
-    item: dict[str, Any] | None = deps.reader().shipment(merchant_id,
-                                                         validation.identifier(shipment_id, "shipment_id"))
-    return item
+    return deps.reader().shipment(merchant_id, validation.identifier(shipment_id, "shipment_id"))
 
 
 def _timeline_items(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool]:
     # TimelineTable's partition key of a shipment (written by the ingest service).
-    items: tuple[list[dict[str, Any]], bool] = deps.reader().timeline(f"{merchant_id}#S#{shipment_id}")
-    return items
+    return deps.reader().timeline(f"{merchant_id}#S#{shipment_id}")
 
 
 def _timeline(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool]:
@@ -173,8 +178,7 @@ def overview(merchant_id: str) -> Overview:
 
 def latest_key(merchant_id: str) -> str:
     """The newest ingested_key of the merchant: where a live page's change feed starts."""
-    found: str | None = deps.reader().last_stored(merchant_id)
-    return found or EPOCH_KEY
+    return deps.reader().last_stored(merchant_id) or EPOCH_KEY
 
 
 def changes(merchant_id: str, since: str | None, limit: int) -> dict[str, Any]:
