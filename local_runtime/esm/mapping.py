@@ -44,23 +44,23 @@ class EventSourceMapping(PollLoop, Generic[R]):
     """One emulated event-source mapping of one function (``start``, ``stop``, ``status``, ``poll_once``,
     ``run_until``, ``run_until_idle``). ``R`` is the source's :class:`PendingRecord` type."""
 
+    # AWS caps MaximumRetryAttempts -1 at 10 when a destination is configured, for Kafka sources only.
+    caps_infinite_retries = False
+
     def __init__(
         self,
         spec: MappingSpec,
         invoke: Callable[[dict[str, Any]], Any],
-        *,
         function_arn: str,
-        cap_infinite_retries: bool,
         destination_clients: dict[str, Any],
-        retry_backoff_s: float,
-        max_retry_backoff_s: float,
+        *,
+        backoff: tuple[float, float],
         clock: Callable[[], float],
     ) -> None:
-        """Set up what every mapping has. ``cap_infinite_retries``: -1 retries become 10 when a destination
-        is configured (Kafka's rule). ``destination_clients`` are the keyword arguments of
+        """Set up what every mapping has. ``destination_clients`` are the keyword arguments of
         :class:`OnFailureSender` (``sqs_client``, ``sns_client``, ``s3_client``, ``kafka_producer_factory``).
-        ``retry_backoff_s`` is the first delay between retries of a failed batch, doubled each time up
-        to ``max_retry_backoff_s``. ``clock`` (epoch seconds) is used for record ages."""
+        ``backoff`` is the first delay between retries of a failed batch (doubled each time) and the
+        maximum delay, in seconds. ``clock`` (epoch seconds) is used for record ages."""
         self.spec = spec
         self.name = spec.name
         self.uuid = mapping_uuid(spec)
@@ -85,9 +85,9 @@ class EventSourceMapping(PollLoop, Generic[R]):
             invoke=invoke,
             hooks=hooks,
             counters=self.counters,
-            max_retries=effective_max_retries(spec, cap_infinite_with_destination=cap_infinite_retries),
+            max_retries=effective_max_retries(spec, cap_infinite_with_destination=self.caps_infinite_retries),
             stop=self._stop,
-            backoff=(retry_backoff_s, max_retry_backoff_s),
+            backoff=backoff,
             clock=clock,
         )
 

@@ -86,8 +86,8 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         ``streams_client`` is a boto3 ``dynamodbstreams`` client. ``region`` is what records report as
         ``awsRegion`` (the deployment region; defaults to the stream ARN's region). ``stream_arn``
         overrides ``spec.stream_arn``. ``poll_interval_s`` is the pause of the background loop when a
-        poll found nothing (AWS polls each shard about 4 times a second). For the other arguments see
-        :class:`~local_runtime.esm.kafka.mapping.KafkaEventSourceMapping`.
+        poll found nothing (AWS polls each shard about 4 times a second). ``retry_backoff_s``,
+        ``max_retry_backoff_s`` and ``clock`` are described in :class:`~local_runtime.esm.mapping.EventSourceMapping`.
         """
         if spec.kind != "DynamoDB":
             raise ValueError(f"{spec.name}: not a DynamoDB stream mapping ({spec.kind})")
@@ -98,17 +98,10 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
             raise ValueError(f"{spec.name}: a Kafka on-failure destination is only valid for Kafka sources")
         self.stream_arn = arn
         self.region = region or arn.split(":")[3]
-        super().__init__(
-            spec,
-            invoke,
-            function_arn=function_arn
-            or f"arn:aws:lambda:{self.region}:{arn.split(':')[4]}:function:{spec.function_logical_id}",
-            cap_infinite_retries=False,
-            destination_clients={"sqs_client": sqs_client, "sns_client": sns_client, "s3_client": s3_client},
-            retry_backoff_s=retry_backoff_s,
-            max_retry_backoff_s=max_retry_backoff_s,
-            clock=clock,
-        )
+        default_arn = f"arn:aws:lambda:{self.region}:{arn.split(':')[4]}:function:{spec.function_logical_id}"
+        clients = {"sqs_client": sqs_client, "sns_client": sns_client, "s3_client": s3_client}
+        backoff = (retry_backoff_s, max_retry_backoff_s)
+        super().__init__(spec, invoke, function_arn or default_arn, clients, backoff=backoff, clock=clock)
         self._client = streams_client
         self._store = checkpoint_store
         self.idle_wait_s = poll_interval_s

@@ -74,6 +74,7 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
 
     thread_prefix = "esm-kafka"
     default_idle_s = 1.0
+    caps_infinite_retries = True
 
     def __init__(
         self,
@@ -114,22 +115,15 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
             raise ValueError(f"{spec.name}: MSK mapping without cluster ARN")
         self.bootstrap_servers: list[str] = list(servers)
         region = arn_parts(spec.cluster_arn)[3] if spec.cluster_arn else "us-east-1"
-        super().__init__(
-            spec,
-            invoke,
-            function_arn=function_arn
-            or f"arn:aws:lambda:{region}:{_DEFAULT_ACCOUNT}:function:{spec.function_logical_id}",
-            cap_infinite_retries=True,
-            destination_clients={
-                "sqs_client": sqs_client,
-                "sns_client": sns_client,
-                "s3_client": s3_client,
-                "kafka_producer_factory": lambda: make_producer(self.bootstrap_servers),
-            },
-            retry_backoff_s=retry_backoff_s,
-            max_retry_backoff_s=max_retry_backoff_s,
-            clock=clock,
-        )
+        default_arn = f"arn:aws:lambda:{region}:{_DEFAULT_ACCOUNT}:function:{spec.function_logical_id}"
+        clients = {
+            "sqs_client": sqs_client,
+            "sns_client": sns_client,
+            "s3_client": s3_client,
+            "kafka_producer_factory": lambda: make_producer(self.bootstrap_servers),
+        }
+        backoff = (retry_backoff_s, max_retry_backoff_s)
+        super().__init__(spec, invoke, function_arn or default_arn, clients, backoff=backoff, clock=clock)
         self.group_id = spec.consumer_group_id or self.uuid
         self._poll_timeout = poll_timeout_s
         self._consumer_overrides = dict(consumer_config or {})
