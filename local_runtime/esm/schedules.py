@@ -23,6 +23,8 @@ _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
 
 @dataclass(frozen=True)
 class ScheduleSpec:
+    """One ``Schedule`` / ``ScheduleV2`` event of a function with a ``rate(...)`` expression."""
+
     name: str
     function_logical_id: str
     expression: str
@@ -79,8 +81,16 @@ def scheduled_event(spec: ScheduleSpec, region: str, account_id: str, now: datet
 class ScheduleRunner:
     """Fires each schedule every ``every_s`` seconds (first run one period after start, as EventBridge)."""
 
-    def __init__(self, specs: list[ScheduleSpec], invoke: Callable[[str, dict[str, Any]], Any], region: str,
-                 account_id: str, speedup: float = 1.0) -> None:
+    def __init__(
+        self,
+        specs: list[ScheduleSpec],
+        invoke: Callable[[str, dict[str, Any]], Any],
+        region: str,
+        account_id: str,
+        speedup: float = 1.0,
+    ) -> None:
+        """``invoke(function_logical_id, event)`` runs a function; ``region`` and ``account_id`` go in the
+        events; ``speedup`` > 1 runs the clock faster."""
         self.specs = specs
         self.invoke = invoke
         self.region = region
@@ -91,6 +101,7 @@ class ScheduleRunner:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Fire the schedules from a daemon thread (nothing to do without schedules)."""
         if self.specs:
             self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
             self._thread.start()
@@ -111,6 +122,7 @@ class ScheduleRunner:
             self._stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
     def stop(self) -> None:
+        """Stop firing and wait for a run in progress."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
