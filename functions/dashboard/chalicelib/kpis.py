@@ -1,8 +1,8 @@
 """Merchant KPIs from bounded Queries (never a Scan, never an unbounded read).
 
 * status counts: one ``by_status`` Query with Select=COUNT per status, each counting at most COUNT_CAP;
-* everything else is computed over a sample: the most recent ``sample`` updated shipments
-  (``by_updated``, newest first); the response says so, with the sample's size and time span.
+* everything else is computed over a sample: the ``sample`` most recently active shipments
+  (``by_ingested``: last stored first); the response says so, with the sample's size and time span.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def compute(reader: Reader, merchant_id: str, now: datetime, sample: int = DEFAU
         "exceptions": {"current": counts[Status.EXCEPTION.value],
                        "in_sample": sum(r["exceptions"] for r in regions.values())},
         "sample": {
-            "method": f"most recent {sample} updated shipments (by_updated Query, newest first)",
+            "method": f"most recently active {sample} shipments (by_ingested Query, last stored first)",
             "requested": sample, "size": len(items),
             "from": min(updated) if updated else None, "to": max(updated) if updated else None,
         },

@@ -132,6 +132,12 @@ def value_preview(value_b64: str | None) -> str | None:
     return text + ("…" if len(raw) > PREVIEW_BYTES else "")
 
 
+def _truncated_preview(prefix_b64: str | None) -> str | None:
+    """The kept first bytes of an oversized value, marked as cut."""
+    preview = value_preview(prefix_b64)
+    return None if preview is None else preview.rstrip("…") + "…"
+
+
 def dead_letter(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "dlq_key": item["dlq_key"],
@@ -143,8 +149,12 @@ def dead_letter(item: dict[str, Any]) -> dict[str, Any]:
         "replayed_at": item.get("replayed_at"),
         "replay_count": item.get("replay_count", 0),
         "last_replay_error": item.get("last_replay_error"),
-        "value_preview": value_preview(item.get("value_b64")),
-        "value_bytes": len(base64.b64decode(item["value_b64"])) if item.get("value_b64") else 0,
+        "value_preview": value_preview(item.get("value_b64")) if item.get("value_b64")
+        else _truncated_preview(item.get("value_prefix_b64")),
+        "value_bytes": len(base64.b64decode(item["value_b64"])) if item.get("value_b64")
+        else int(item.get("value_bytes") or 0),
+        "value_truncated": bool(item.get("value_truncated")),
+        "value_sha256": item.get("value_sha256"),
     }
 
 

@@ -1,18 +1,21 @@
 """Every DynamoDB read of the dashboard: GetItem, or a Query on a key or an index with a Limit.
 
-Never a Scan. Lists read newest first through the ``updated_key`` indexes and stop at the page
-size or at a read budget, so their cost depends on the page, not on the size of the table.
+Never a Scan. ShipmentsTable's indexes project KEYS_ONLY (docs/ARCHITECTURE.md): a list reads a page
+of keys from the most selective index (newest first, with a Limit), then the page's items with one
+BatchGetItem, in the index's order; every other criterion is checked on the fetched items. Lists stop
+at the page size or at a read budget, so their cost depends on the page, not on the size of the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.paging import DEAD_LETTERS, WAREHOUSES, Page, Scope
 from chalicelib.settings import Settings
 from chalicelib.validation import ShipmentFilter
-from logistics.adapters.codec import from_attributes
+from logistics.adapters.codec import from_attributes, with_derived
 from logistics.adapters.dynamodb_timeline import expand
 from logistics.adapters.index_keys import (
     BY_ATTENTION,
@@ -23,40 +26,54 @@ from logistics.adapters.index_keys import (
     BY_STATUS,
     BY_TOKEN,
     BY_TRACKING,
-    BY_UPDATED,
     BY_WAREHOUSE,
     INGESTED_KEY,
-    UPDATED_KEY,
+    STATUS_KEY,
     Index,
     attention_key,
     scoped,
 )
+from logistics.adapters.retry import with_backoff
 from logistics.domain.status import TERMINAL, Status
 
 # A filtered list stops after reading this many index items (and says so); the next page goes on.
 READ_BUDGET = 2000
 MAX_CALLS = 8
 TIMELINE_MAX = 2000
+BATCH_GET_LIMIT = 100
 # Shipments that should still move; EXPIRED is already the verdict "no movement", so it is left out.
 MOVING = tuple(s.value for s in Status if s not in TERMINAL and s != Status.EXPIRED)
 _INGESTED_SINCE = f"{BY_INGESTED.hash_attr} = :m AND {INGESTED_KEY} > :since"
+
+Item = dict[str, Any]
 
 
 def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+def _everything(_item: Item) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class ShipmentQuery:
-    """A shipments list as one DynamoDB Query: index, key condition, filter expression."""
+    """A shipments list: one Query on an index (its keys), and the criteria the fetched items must meet."""
 
     index: str
     kwargs: dict[str, Any]
     scope: Scope  # what a cursor of this query is bound to, and the key attributes it holds
+    keep: Callable[[Item], bool] = _everything
+    filtered: bool = False  # whether ``keep`` narrows the list beyond the index key (read ahead then)
 
 
 def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) -> ShipmentQuery:
-    """Pick the most selective index for the filter; every other criterion becomes a filter expression."""
+    """Pick the most selective index for the filter; every other criterion is checked on the fetched items.
+
+    The order is the index's: needs attention by when the attention status began, status by when the
+    status began, warehouse / carrier / region by when the shipment started (its first event), and the
+    unfiltered list by when each shipment was last stored (``by_ingested``), all newest first.
+    """
     m = merchant_id
     index: Index
     if flt.needs_attention:
@@ -70,46 +87,38 @@ def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) ->
     elif flt.geo:
         index, hash_value = BY_GEO, scoped(m, flt.geo)
     else:
-        index, hash_value = BY_UPDATED, m
-    names = {"#h": index.hash_attr}
-    values: dict[str, Any] = {":h": _s(hash_value)}
-    condition = "#h = :h"
-    if flt.updated_since:
-        condition += " AND #u >= :since"
-        names["#u"] = UPDATED_KEY
-        values[":since"] = _s(flt.updated_since)
-    filters: list[str] = []
+        index, hash_value = BY_INGESTED, m
+    # The item must still be under the key it was found by (it may have moved since the index was read).
+    wanted: dict[str, str] = {index.hash_attr: hash_value}
+    if flt.status:
+        wanted[BY_STATUS.hash_attr] = scoped(m, flt.status)
+    if flt.warehouse:
+        wanted[BY_WAREHOUSE.hash_attr] = scoped(m, flt.warehouse)
+    if flt.carrier:
+        wanted[BY_CARRIER.hash_attr] = scoped(m, flt.carrier)
+    if flt.geo:
+        wanted[BY_GEO.hash_attr] = scoped(m, flt.geo)
+    country, since = flt.country, flt.updated_since
 
-    def where(attr: str, value: str, placeholder: str) -> None:
-        names[f"#{placeholder}"] = attr
-        values[f":{placeholder}"] = _s(value)
-        filters.append(f"#{placeholder} = :{placeholder}")
+    def keep(item: Item) -> bool:
+        if any(item.get(attr) != value for attr, value in wanted.items()):
+            return False
+        if country and (item.get("location") or {}).get("country") != country:
+            return False
+        return not (since and str(item.get("updated_at", "")) < since)
 
-    if flt.status and index != BY_STATUS:
-        where(BY_STATUS.hash_attr, scoped(m, flt.status), "st")
-    if flt.warehouse and index != BY_WAREHOUSE:
-        where(BY_WAREHOUSE.hash_attr, scoped(m, flt.warehouse), "wh")
-    if flt.carrier and index != BY_CARRIER:
-        where(BY_CARRIER.hash_attr, scoped(m, flt.carrier), "ca")
-    if flt.geo and index != BY_GEO:
-        where(BY_GEO.hash_attr, scoped(m, flt.geo), "geo")
-    if flt.country:
-        names["#loc"], names["#cty"] = "location", "country"
-        values[":cty"] = _s(flt.country)
-        filters.append("#loc.#cty = :cty")
     kwargs: dict[str, Any] = {
         "TableName": settings.shipments_table,
         "IndexName": index.name,
-        "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "KeyConditionExpression": "#h = :h",
+        "ExpressionAttributeNames": {"#h": index.hash_attr},
+        "ExpressionAttributeValues": {":h": _s(hash_value)},
         "ScanIndexForward": False,
     }
-    if filters:
-        kwargs["FilterExpression"] = " AND ".join(filters)
-    key_attrs = frozenset({"merchant_id", "shipment_id", index.hash_attr, UPDATED_KEY})
+    filtered = len(wanted) > 1 or bool(country or since)
+    key_attrs = frozenset({"merchant_id", "shipment_id", index.hash_attr, index.range_attr or "shipment_id"})
     scope = Scope(f"shipments:{index.name}:{sorted(flt.as_dict().items())}", key_attrs)
-    return ShipmentQuery(index.name, kwargs, scope)
+    return ShipmentQuery(index.name, kwargs, scope, keep, filtered)
 
 
 class Reader:
@@ -122,18 +131,30 @@ class Reader:
     # -- generic ---------------------------------------------------------------------------------
     def page(self, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
              key_attrs: frozenset[str], budget: int = READ_BUDGET) -> Page:
-        """Up to ``limit`` items from a Query, following DynamoDB pages while a filter thins them out.
+        """Up to ``limit`` items of a Query on a table (its items are whole)."""
+        return self._page(kwargs, limit, start_key, key_attrs, budget, fetch=None, keep=_everything, filtered=False)
+
+    def index_page(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None,
+                   budget: int = READ_BUDGET) -> Page:
+        """Up to ``limit`` shipments of a KEYS_ONLY index Query, fetched with BatchGetItem in index order."""
+        return self._page(query.kwargs, limit, start_key, query.scope.key_attrs, budget,
+                          fetch=self.shipments_by_keys, keep=query.keep, filtered=query.filtered)
+
+    def _page(self, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
+              key_attrs: frozenset[str], budget: int, *, fetch: Callable[[list[Item]], list[Item | None]] | None,
+              keep: Callable[[Item], bool], filtered: bool) -> Page:
+        """Follow DynamoDB pages until ``limit`` items are kept, or the read budget is spent.
 
         The next key is the last returned item's key when a DynamoDB page had more matches than
         needed, so no item is skipped or repeated between pages.
         """
-        items: list[dict[str, Any]] = []
+        items: list[Item] = []
         result = Page(items)
         lek = start_key
-        filtered = "FilterExpression" in kwargs
+        filtered = filtered or "FilterExpression" in kwargs
         while True:
             want = limit - len(items)
-            # Limit counts items evaluated, before the filter: read ahead when a filter thins them out.
+            # Limit counts items evaluated, before any filter: read ahead when a filter thins them out.
             request = dict(kwargs, Limit=min(max(want * 4, 100), 1000) if filtered else want)
             if lek:
                 request["ExclusiveStartKey"] = lek
@@ -142,11 +163,16 @@ class Reader:
             result.read += int(response.get("ScannedCount", 0))
             returned = response.get("Items", [])
             lek = response.get("LastEvaluatedKey")
-            if len(returned) > want:
-                items.extend(returned[:want])
-                result.next_key = {a: items[-1][a] for a in key_attrs}
+            if fetch is None:
+                pairs = [(raw, from_attributes(raw)) for raw in returned]
+            else:
+                pairs = [(raw, item) for raw, item in zip(returned, fetch(returned), strict=True)
+                         if item is not None and keep(item)]
+            if len(pairs) > want:
+                items.extend(item for _, item in pairs[:want])
+                result.next_key = {a: pairs[want - 1][0][a] for a in key_attrs}
                 break
-            items.extend(returned)
+            items.extend(item for _, item in pairs)
             if not lek or len(items) >= limit:
                 result.next_key = lek
                 break
@@ -154,8 +180,35 @@ class Reader:
                 result.next_key = lek
                 result.budget_exhausted = True
                 break
-        result.items = [from_attributes(i) for i in items]
         return result
+
+    def shipments_by_keys(self, keys: list[Item]) -> list[Item | None]:
+        """The shipment items of index entries (typed keys), in their order, with one BatchGetItem per 100;
+        None where an item is gone."""
+        table = self.settings.shipments_table
+        wanted = [(k["merchant_id"]["S"], k["shipment_id"]["S"]) for k in keys]
+        found: dict[tuple[str, str], Item] = {}
+        distinct = list(dict.fromkeys(wanted))
+        for start in range(0, len(distinct), BATCH_GET_LIMIT):
+            chunk = distinct[start : start + BATCH_GET_LIMIT]
+            request: dict[str, Any] = {table: {"Keys": [{"merchant_id": _s(m), "shipment_id": _s(s)}
+                                                         for m, s in chunk]}}
+            for attempt in range(1, 9):
+                response = self.client.batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(table, []):
+                    item = from_attributes(raw)
+                    found[(item["merchant_id"], item["shipment_id"])] = with_derived(item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                with_backoff.sleep_once(attempt)
+            else:
+                raise RuntimeError(f"BatchGetItem on {table} kept returning unprocessed keys")
+        return [found.get(key) for key in wanted]
+
+    def _shipments(self, response: dict[str, Any]) -> list[Item]:
+        """The items behind one index Query response, in its order."""
+        return [item for item in self.shipments_by_keys(response.get("Items", [])) if item is not None]
 
     def _all(self, kwargs: dict[str, Any], max_items: int) -> tuple[list[dict[str, Any]], bool]:
         """Every item of a Query up to ``max_items``; the flag says whether it stopped early."""
@@ -180,18 +233,18 @@ class Reader:
 
     # -- shipments -------------------------------------------------------------------------------
     def shipment(self, merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
-        return self._get(self.settings.shipments_table, {"merchant_id": merchant_id, "shipment_id": shipment_id})
+        item = self._get(self.settings.shipments_table, {"merchant_id": merchant_id, "shipment_id": shipment_id})
+        return with_derived(item) if item else None
 
     def shipments(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None) -> Page:
-        return self.page(query.kwargs, limit, start_key, query.scope.key_attrs)
+        return self.index_page(query, limit, start_key)
 
     def _by_unique_index(self, index: Index, value: str) -> list[dict[str, Any]]:
-        response = self.client.query(
+        return self._shipments(self.client.query(
             TableName=self.settings.shipments_table, IndexName=index.name,
             KeyConditionExpression="#k = :v", ExpressionAttributeNames={"#k": index.hash_attr},
             ExpressionAttributeValues={":v": _s(value)}, Limit=20,
-        )
-        return [from_attributes(i) for i in response["Items"]]
+        ))
 
     def search(self, merchant_id: str, term: str) -> list[dict[str, Any]]:
         """By shipment id (GetItem), tracking number (by_tracking) or order reference (by_order)."""
@@ -201,12 +254,12 @@ class Reader:
             found[direct["shipment_id"]] = direct
         for index in (BY_TRACKING, BY_ORDER):
             for item in self._by_unique_index(index, scoped(merchant_id, term)):
-                if item.get("merchant_id") == merchant_id:
+                if item.get("merchant_id") == merchant_id and item.get(index.hash_attr) == scoped(merchant_id, term):
                     found.setdefault(item["shipment_id"], item)
-        return sorted(found.values(), key=lambda i: i.get(UPDATED_KEY, ""), reverse=True)
+        return sorted(found.values(), key=lambda i: i["updated_key"], reverse=True)
 
     def by_token(self, token: str) -> dict[str, Any] | None:
-        items = self._by_unique_index(BY_TOKEN, token)
+        items = [i for i in self._by_unique_index(BY_TOKEN, token) if i.get(BY_TOKEN.hash_attr) == token]
         return items[0] if len(items) == 1 else None
 
     def timeline(self, entity: str) -> tuple[list[dict[str, Any]], bool]:
@@ -229,38 +282,54 @@ class Reader:
         return [from_attributes(i) for i in response["Items"]]
 
     def attention(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
-        """The sparse by_attention index: only shipments that need attention are in it."""
-        return self.page({
+        """The sparse by_attention index (only shipments that need attention), newest attention first."""
+        query = ShipmentQuery(BY_ATTENTION.name, {
             "TableName": self.settings.shipments_table, "IndexName": BY_ATTENTION.name,
             "KeyConditionExpression": f"{BY_ATTENTION.hash_attr} = :m",
             "ExpressionAttributeValues": {":m": _s(attention_key(merchant_id))}, "ScanIndexForward": False,
-        }, limit, None, frozenset()).items
+        }, Scope("attention", frozenset()), keep=lambda i: i.get(BY_ATTENTION.hash_attr) == attention_key(merchant_id))
+        return self.index_page(query, limit, None).items
 
     def stale(self, merchant_id: str, before_key: str, limit: int) -> list[dict[str, Any]]:
-        """Non-terminal shipments with no movement since ``before_key``: one by_status Query per
-        non-terminal status (updated_key < cutoff), so terminal shipments are never read."""
+        """Non-terminal shipments with no movement since ``before_key`` (a UTC time), oldest update first.
+
+        One by_status Query per non-terminal status for the shipments whose status began before the
+        cutoff (a shipment not updated since then cannot have changed status since either), oldest
+        first, then their items; those updated after the cutoff are moving and left out. Terminal
+        shipments are never read.
+        """
+        def still_stale(hash_value: str) -> Callable[[Item], bool]:
+            return lambda i: i.get(BY_STATUS.hash_attr) == hash_value and i["updated_key"] < before_key
+
         found: list[dict[str, Any]] = []
         for status in MOVING:
-            response = self.client.query(
-                TableName=self.settings.shipments_table, IndexName=BY_STATUS.name,
-                KeyConditionExpression=f"{BY_STATUS.hash_attr} = :s AND {UPDATED_KEY} < :cut",
-                ExpressionAttributeValues={":s": _s(scoped(merchant_id, status)), ":cut": _s(before_key)},
-                ScanIndexForward=True, Limit=limit,
-            )
-            found.extend(from_attributes(i) for i in response["Items"])
-        found.sort(key=lambda i: i[UPDATED_KEY])
+            hash_value = scoped(merchant_id, status)
+            query = ShipmentQuery(BY_STATUS.name, {
+                "TableName": self.settings.shipments_table, "IndexName": BY_STATUS.name,
+                "KeyConditionExpression": f"{BY_STATUS.hash_attr} = :s AND {STATUS_KEY} < :cut",
+                "ExpressionAttributeValues": {":s": _s(hash_value), ":cut": _s(before_key)},
+                "ScanIndexForward": True,
+            }, Scope("stale", frozenset()), keep=still_stale(hash_value), filtered=True)
+            found.extend(self.index_page(query, limit, None, budget=limit * 4).items)
+        found.sort(key=lambda i: i["updated_key"])
         return found[:limit]
 
     def changes(self, merchant_id: str, since: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
         """Shipments stored after ``since`` (an ingested_key), oldest first, from by_ingested: a late event
-        about an old shipment is a change too, though its updated_key sorts in the past."""
+        about an old shipment is a change too, though it occurred in the past.
+
+        Each item carries the ``ingested_key`` it was found under, so the next poll goes on from there (an
+        item stored again meanwhile is simply found again, under its newer key)."""
         response = self.client.query(
             TableName=self.settings.shipments_table, IndexName=BY_INGESTED.name,
             KeyConditionExpression=_INGESTED_SINCE,
             ExpressionAttributeValues={":m": _s(merchant_id), ":since": _s(since)},
             ScanIndexForward=True, Limit=limit,
         )
-        return [from_attributes(i) for i in response["Items"]], "LastEvaluatedKey" in response
+        keys = response.get("Items", [])
+        items = [{**item, INGESTED_KEY: key[INGESTED_KEY]["S"]}
+                 for key, item in zip(keys, self.shipments_by_keys(keys), strict=True) if item is not None]
+        return items, "LastEvaluatedKey" in response
 
     def count_stored_since(self, merchant_id: str, since: str, cap: int) -> int:
         """How many shipments were stored after ``since`` (an ingested_key), counting at most ``cap``."""
@@ -286,18 +355,14 @@ class Reader:
         )
         return response["Items"][0][INGESTED_KEY]["S"] if response["Items"] else None
 
-    def latest(self, merchant_id: str, limit: int, since: str | None = None) -> list[dict[str, Any]]:
-        """The most recently updated shipments (newest first), optionally only those after ``since``."""
-        condition = f"{BY_UPDATED.hash_attr} = :m"
-        values = {":m": _s(merchant_id)}
-        if since:
-            condition += f" AND {UPDATED_KEY} > :since"
-            values[":since"] = _s(since)
-        return self._all({
-            "TableName": self.settings.shipments_table, "IndexName": BY_UPDATED.name,
-            "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-        }, limit)[0]
+    def latest(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
+        """The most recently stored shipments, newest first (by_ingested: the recent-activity list)."""
+        query = ShipmentQuery(BY_INGESTED.name, {
+            "TableName": self.settings.shipments_table, "IndexName": BY_INGESTED.name,
+            "KeyConditionExpression": f"{BY_INGESTED.hash_attr} = :m",
+            "ExpressionAttributeValues": {":m": _s(merchant_id)}, "ScanIndexForward": False,
+        }, Scope("latest", frozenset()))
+        return self.index_page(query, limit, None, budget=limit * 2).items
 
     def count(self, index: Index, value: str, cap: int) -> tuple[int, bool]:
         """Items under one index key (Select=COUNT), counting at most ``cap``; the flag says it capped."""

@@ -79,6 +79,9 @@ def replay(reader: Reader, merchant_id: str, dlq_key: str, publisher: Publisher,
     if item.get("state") == "replayed":
         raise ApiError(409, "already_replayed", f"replayed at {item.get('replayed_at')}")
     value = _b64(item.get("value_b64"))
+    if value is None and item.get("value_truncated"):
+        raise ApiError(409, "not_replayable", f"the value was {item.get('value_bytes')} bytes, above the size "
+                       "limit; only its first bytes and its sha256 were kept")
     if value is None:
         raise ApiError(409, "not_replayable", "the record had no value; there is nothing to replay")
     topic = topic_of(item)

@@ -78,13 +78,17 @@ def shipment_item(state: ShipmentState) -> dict[str, Any]:
     item = asdict(state)
     item["recent_event_ids"] = list(state.recent_event_ids)
     item.update(
-        updated_key=index_keys.updated_key(state.updated_at, state.shipment_id),
         geo=state.geo,
         needs_attention=state.needs_attention,
         attention_reason=state.attention_reason,
         **index_keys.shipment_index_attributes(state),
     )
     return item
+
+
+def with_derived(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored shipment item with what readers derive rather than store: ``updated_key``."""
+    return {**item, "updated_key": index_keys.updated_key(item.get("updated_at", ""), item["shipment_id"])}
 
 
 def warehouse_item(state: WarehouseState) -> dict[str, Any]:

@@ -80,11 +80,13 @@ class DynamoDBStateStore:
         if isinstance(state, ShipmentState):
             table, item = self.shipments_table, shipment_item(state)
             token = (stored.extra.get("tracking_token") if stored else None) or secrets.token_urlsafe(18)
+            # ingested_key holds the store time (no separate ingested_at: it would be stored twice).
             item.update(tracking_token=token, written_region=self.region,
                         ingested_key=index_keys.ingested_key(now, state.shipment_id))
         else:
             table, item = self.warehouses_table, warehouse_item(state)
-        item.update(version=(stored.version if stored else 0) + 1, ingested_at=now)
+            item["ingested_at"] = now
+        item["version"] = (stored.version if stored else 0) + 1
         put: dict[str, Any] = {"TableName": table, "Item": to_attributes(item)}
         if stored is None:
             put["ConditionExpression"] = "attribute_not_exists(merchant_id)"

@@ -3,6 +3,11 @@
 The ingest path writes these attributes (``codec.shipment_item``, ``DynamoDBStateStore``) and the
 dashboard queries them; both build the values here. The formats are stored data: changing one
 leaves every item written before under a key no reader asks for, so they must stay byte-for-byte.
+
+Every index projects KEYS_ONLY (table keys + its own keys, ~100 bytes: 1 write unit), and each sort
+key moves only when what the index is about moves (see docs/ARCHITECTURE.md), so a state write that
+changes none of an index's keys writes nothing to that index. Readers fetch the page's items with
+one BatchGetItem.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from dataclasses import dataclass
 from logistics.domain.shipment import ShipmentState
 
 SEP = "#"
-UPDATED_KEY = "updated_key"  # range key of the list indexes
-INGESTED_KEY = "ingested_key"  # range key of by_ingested
+INGESTED_KEY = "ingested_key"  # by_ingested: when the item was last stored (moves on every write)
+STATUS_KEY = "status_key"  # by_status, by_attention: when the current status began
+CREATED_KEY = "created_key"  # by_geo, by_carrier, by_warehouse: when the shipment's first event occurred
 
 
 @dataclass(frozen=True)
@@ -25,16 +31,16 @@ class Index:
     range_attr: str | None = None
 
 
-# Lists, newest first by updated_key; by_attention is sparse (only shipments that need attention).
-BY_UPDATED = Index("by_updated", "merchant_id", UPDATED_KEY)
-BY_STATUS = Index("by_status", "merchant_status", UPDATED_KEY)
-BY_GEO = Index("by_geo", "merchant_geo", UPDATED_KEY)
-BY_CARRIER = Index("by_carrier", "merchant_carrier", UPDATED_KEY)
-BY_WAREHOUSE = Index("by_warehouse", "merchant_warehouse", UPDATED_KEY)
-BY_ATTENTION = Index("by_attention", "attention_merchant", UPDATED_KEY)
-# When an item was stored (not when its event occurred): the live pages' change feed.
+# The change feed and the "recently active" list: the only index written on every state write.
 BY_INGESTED = Index("by_ingested", "merchant_id", INGESTED_KEY)
-# Lookups by an identifier; the merchant is part of the key, so one merchant never finds another's.
+# Written only when the status changes; by_attention is sparse (only shipments that need attention).
+BY_STATUS = Index("by_status", "merchant_status", STATUS_KEY)
+BY_ATTENTION = Index("by_attention", "attention_merchant", STATUS_KEY)
+# Written only when their partition value changes (geography, carrier, warehouse).
+BY_GEO = Index("by_geo", "merchant_geo", CREATED_KEY)
+BY_CARRIER = Index("by_carrier", "merchant_carrier", CREATED_KEY)
+BY_WAREHOUSE = Index("by_warehouse", "merchant_warehouse", CREATED_KEY)
+# Lookups by an identifier, written once; the merchant is part of the key, so one merchant never finds another's.
 BY_TRACKING = Index("by_tracking", "merchant_tracking")
 BY_ORDER = Index("by_order", "merchant_order")
 BY_TOKEN = Index("by_token", "tracking_token")
@@ -46,13 +52,28 @@ def scoped(merchant_id: str, value: str) -> str:
 
 
 def updated_key(updated_at: str, shipment_id: str) -> str:
-    """The range key of the list indexes: the newest event's UTC time, then the id (unique, sortable)."""
+    """``<newest event's UTC time>#<id>``: a shipment's position by last update (derived, not stored)."""
     return f"{updated_at}{SEP}{shipment_id}"
 
 
 def ingested_key(stored_at: str, shipment_id: str) -> str:
     """The range key of ``by_ingested``: when the item was written (UTC, milliseconds), then the id."""
     return f"{stored_at}{SEP}{shipment_id}"
+
+
+def status_key(state: ShipmentState) -> str:
+    """The range key of ``by_status`` and ``by_attention``: when the current status began, then the id."""
+    return f"{state.status_changed_at}{SEP}{state.shipment_id}"
+
+
+def created_at(state: ShipmentState) -> str:
+    """When the shipment's first counted event occurred (its earliest milestone)."""
+    return min(state.milestones.values()) if state.milestones else state.status_changed_at
+
+
+def created_key(state: ShipmentState) -> str:
+    """The range key of ``by_geo``, ``by_carrier`` and ``by_warehouse``: first occurrence, then the id."""
+    return f"{created_at(state)}{SEP}{state.shipment_id}"
 
 
 def attention_key(merchant_id: str) -> str:
@@ -66,10 +87,12 @@ def _optional(merchant_id: str, value: str | None) -> str | None:
 
 
 def shipment_index_attributes(state: ShipmentState) -> dict[str, str | None]:
-    """The merchant-scoped index attributes of a shipment item (None: not in that index)."""
+    """The index key attributes of a shipment item (None: not in that index); ``ingested_key`` is the store's."""
     m = state.merchant_id
     return {
         BY_STATUS.hash_attr: scoped(m, state.status),
+        STATUS_KEY: status_key(state),
+        CREATED_KEY: created_key(state),
         BY_GEO.hash_attr: _optional(m, state.geo),
         BY_CARRIER.hash_attr: _optional(m, state.carrier),
         BY_WAREHOUSE.hash_attr: _optional(m, state.warehouse_id),

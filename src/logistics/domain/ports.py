@@ -45,6 +45,7 @@ class DeadLetter:
     headers: dict[str, bytes]
     merchant_id: str | None = None
     event_id: str | None = None
+    oversized: bool = False  # the value is above the size limit: only a prefix of it is kept
 
 
 class WriteConflict(Exception):

@@ -74,7 +74,7 @@ class _Entity:
 
 
 def _decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseEvent | DeadLetter:
-    def poison(reason: str, payload: Any = None) -> DeadLetter:
+    def poison(reason: str, payload: Any = None, *, oversized: bool = False) -> DeadLetter:
         merchant = payload.get("merchant_id") if isinstance(payload, dict) else None
         event_id = payload.get("event_id") if isinstance(payload, dict) else None
         return DeadLetter(
@@ -86,6 +86,7 @@ def _decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseE
             headers=record.headers,
             merchant_id=merchant if isinstance(merchant, str) else None,
             event_id=event_id if isinstance(event_id, str) else None,
+            oversized=oversized,
         )
 
     if record.decode_error:
@@ -93,7 +94,7 @@ def _decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseE
     if record.value is None:
         return poison("record has no value")
     if len(record.value) > max_bytes:
-        return poison(f"value is {len(record.value)} bytes, above the {max_bytes}-byte limit")
+        return poison(f"value is {len(record.value)} bytes, above the {max_bytes}-byte limit", oversized=True)
     try:
         payload = json.loads(record.value)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -168,6 +169,7 @@ class Ingestor:
         owners: list[_Entity] = []
         entries: list[TimelineEntry] = []
         entry_owner: list[_Entity] = []
+        unchanged: list[_Entity] = []
 
         stored_of = {id(e): (loaded_s if e.kind == "S" else loaded_w).get(e.key) for e in entities}
         plans = {id(e): self._plan(e, stored_of[id(e)]) for e in entities}
@@ -180,6 +182,8 @@ class Ingestor:
             new_state, dispositions, events = self._fold(entity, stored, how, new, histories.get(entity.entity, []))
             if new_state is None:
                 continue  # nothing new: every event was already folded in
+            if stored is not None and new_state == stored.state and not events:
+                continue  # redeliveries that re-fold to the stored state: nothing to write
             for event in events:
                 disposition = dispositions.get(event.event_id)
                 if disposition is None:
@@ -189,6 +193,10 @@ class Ingestor:
                 )
                 entry_owner.append(entity)
                 result.late += disposition == Disposition.LATE and event.event_id in entity.sources
+            if stored is not None and new_state == stored.state:
+                # Only timeline dispositions moved; the state (and so its indexes and stream) stays.
+                unchanged.append(entity)
+                continue
             writes.append((new_state, stored))
             owners.append(entity)
 
@@ -209,7 +217,7 @@ class Ingestor:
             else:
                 result.entities_written += 1
                 result.stored_events += len(owner.sources)
-        for owner in owners:
+        for owner in [*owners, *unchanged]:
             if id(owner) in broken:
                 failed |= owner.records
         return conflicts
@@ -237,7 +245,9 @@ class Ingestor:
             return folded.state, folded.dispositions, new
         before = {event.event_id: disposition for event, disposition in history}
         folded = module.fold([event for event, _ in history] + new, None)
-        # Rewrite the new entries and any older entry whose disposition the re-fold changed.
-        seen = {e.event_id for e in new}
+        # Write the entries that are new to the timeline and rewrite any older entry whose disposition the
+        # re-fold changed; a redelivered event already on the timeline with the same disposition is left alone.
         changed = [e for e, _ in history if folded.dispositions.get(e.event_id) != before.get(e.event_id)]
-        return folded.state, folded.dispositions, new + [e for e in changed if e.event_id not in seen]
+        fresh = [e for e in new if e.event_id not in before]
+        seen = {e.event_id for e in fresh}
+        return folded.state, folded.dispositions, fresh + [e for e in changed if e.event_id not in seen]

@@ -259,10 +259,22 @@ def test_lists_and_search_never_show_another_merchants_data(client: Client, dash
 
 
 # -- lists, filters, pagination ----------------------------------------------------------------------
-def test_unfiltered_list_is_every_shipment_newest_first(client: Client, dash_stack: Stack) -> None:
-    truth = sorted(stored_shipments(dash_stack), key=lambda i: i["updated_key"], reverse=True)
+def list_order(query: dict[str, str]) -> str:
+    """The documented order of a list (docs/ARCHITECTURE.md), newest first: the sort key of the index
+    the most selective criterion picks."""
+    if query.get("needs_attention") == "true" or "status" in query:
+        return "status_key"  # when the current status began
+    if {"warehouse", "carrier", "region", "geo", "country"} & set(query):
+        return "created_key"  # when the shipment's first event occurred
+    return "ingested_key"  # when the shipment was last stored
+
+
+def test_unfiltered_list_is_every_shipment_last_stored_first(client: Client, dash_stack: Stack) -> None:
+    truth = sorted(stored_shipments(dash_stack), key=lambda i: i["ingested_key"], reverse=True)
     ids, _ = walk(client, dash_stack, {"limit": "200"})
     assert ids == [i["shipment_id"] for i in truth]
+    body = get_json(client, dash_stack, "/api/v1/shipments?limit=3")
+    assert body["query"]["index"] == "by_ingested"
 
 
 @pytest.mark.parametrize(
@@ -292,7 +304,7 @@ def test_filters_return_exactly_the_matching_shipments(
     client: Client, dash_stack: Stack, query: dict[str, str], keep: Any
 ) -> None:
     matching = (i for i in stored_shipments(dash_stack) if keep(i))
-    expected = sorted(matching, key=lambda i: i["updated_key"], reverse=True)
+    expected = sorted(matching, key=lambda i: i[list_order(query)], reverse=True)
     assert expected, "the seed should cover every filter"
     ids, _ = walk(client, dash_stack, {**query, "limit": "200"})
     assert ids == [i["shipment_id"] for i in expected]
@@ -462,7 +474,7 @@ def test_kpis_from_counts_and_a_stated_sample(client: Client, dash_stack: Stack)
         assert counts[status] == sum(1 for i in truth if i["status"] == status), status
     assert body["counts"]["total"] == len(truth)
     assert "by_status" in body["counts"]["method"] and "COUNT" in body["counts"]["method"]
-    assert body["sample"]["size"] == len(truth) and "by_updated" in body["sample"]["method"]
+    assert body["sample"]["size"] == len(truth) and "by_ingested" in body["sample"]["method"]
     assert body["on_time"] == {**body["on_time"], "delivered_with_eta": 2, "on_time": 1, "rate": 0.5}
     assert body["transit"]["avg_hours"] == 24.0
     assert body["exceptions"]["current"] == 1 and body["needs_attention"]["count"] == 1
@@ -756,7 +768,52 @@ def test_no_route_ever_scans(client: Client, dash_stack: Stack, app_module: Any)
         dynamodb.meta.events.unregister("before-call.dynamodb", record_call)
         dynamodb.meta.events.unregister("before-call.dynamodb.Scan", refuse_scan)
     assert "Scan" not in operations
-    assert set(operations) <= {"Query", "GetItem"} and "Query" in operations and "GetItem" in operations
+    # KEYS_ONLY indexes: a list Queries the keys, then BatchGetItems the page's items.
+    assert set(operations) <= {"Query", "GetItem", "BatchGetItem"}
+    assert {"Query", "GetItem", "BatchGetItem"} <= set(operations)
+
+
+@pytest.mark.parametrize(
+    "query, index",
+    [("", "by_ingested"), ("&status=IN_TRANSIT", "by_status"), ("&region=EU", "by_geo"),
+     ("&carrier=DHL&country=DE", "by_carrier"), ("&needs_attention=true", "by_attention")],
+)
+def test_a_list_is_an_index_query_with_a_limit_then_one_batch_get_in_index_order(
+    client: Client, dash_stack: Stack, query: str, index: str
+) -> None:
+    dynamodb = deps().dynamodb()
+    calls: list[tuple[str, dict[str, Any]]] = []
+    responses: list[dict[str, Any]] = []
+
+    def record_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, dict(params)))  # the API parameters, as the app passed them
+
+    def record_response(parsed: dict[str, Any], **_: Any) -> None:
+        responses.append(parsed)
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb", record_call)
+    dynamodb.meta.events.register("after-call.dynamodb", record_response)
+    try:
+        body = get_json(client, dash_stack, f"/api/v1/shipments?limit=3{query}")
+    finally:
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb", record_call)
+        dynamodb.meta.events.unregister("after-call.dynamodb", record_response)
+    table = dash_stack.env["SHIPMENTS_TABLE"]
+    on_shipments = [(position, name, params) for position, (name, params) in enumerate(calls)
+                    if params.get("TableName") == table or table in params.get("RequestItems", {})]
+    ops = [name for _, name, _ in on_shipments]
+    assert ops[:2] == ["Query", "BatchGetItem"] and "Scan" not in ops, ops
+    position, _, first = on_shipments[0]
+    assert first["IndexName"] == index and first["Limit"] >= 3 and first["ScanIndexForward"] is False
+    keys = responses[position]["Items"]
+    assert all(set(k) <= {"merchant_id", "shipment_id", "merchant_status", "status_key", "created_key",
+                          "ingested_key", "merchant_geo", "merchant_carrier", "attention_merchant"} for k in keys)
+    fetched = on_shipments[1][2]["RequestItems"][table]["Keys"]
+    assert 0 < len(fetched) <= first["Limit"]
+    # the page keeps the index's order
+    in_index_order = [k["shipment_id"]["S"] for k in keys]
+    shown = [i["shipment_id"] for i in body["items"]]
+    assert shown == [s for s in in_index_order if s in shown]
 
 
 @pytest.mark.filterwarnings("ignore:CognitoUserPoolAuthorizer is not a supported in local mode")

@@ -120,7 +120,7 @@ def test_forward_path_with_skips_and_milestones():
         "DELIVERED": utc(40),
     }
     assert (state.event_count, state.late_count, state.corrections) == (5, 0, 0)
-    assert state.recent_event_ids == ("e1", "e2", "e3", "e4", "e5")
+    assert state.recent_event_ids == ("e1", "e2", "e3", "e4", "e5")[-RECENT_IDS:]
 
 
 def test_same_status_refreshes_details_but_not_the_status_event():

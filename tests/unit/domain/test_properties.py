@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from logistics.domain import shipment, warehouse
 from logistics.domain.events import ShipmentEvent, shipment_view
-from logistics.domain.folding import Disposition, Plan, plan, unique_in_order
+from logistics.domain.folding import RECENT_IDS, Disposition, Plan, plan, unique_in_order
 from logistics.domain.status import ANYTIME, RANK, TERMINAL, Status, is_allowed
 
 D = Disposition
@@ -299,7 +299,7 @@ def test_fold_follows_the_status_rules_in_occurrence_order(events):
     assert state.late_count == sum(1 for d in expected.values() if d is D.LATE)
     assert state.corrections == sum(1 for e in ordered if e.is_correction)
     assert state.high_water == ordered[-1].sort_key
-    assert state.recent_event_ids == tuple(e.event_id for e in ordered)[-32:]
+    assert state.recent_event_ids == tuple(e.event_id for e in ordered)[-RECENT_IDS:]
     assert state.updated_at == max(e.occurred_utc for e in ordered if expected[e.event_id] in (D.APPLIED, D.CORRECTION))
 
     # walk the real step function: every status change is allowed or made by a correction, and an event

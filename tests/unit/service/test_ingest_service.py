@@ -100,6 +100,7 @@ def test_poison_records_are_dead_lettered_and_valid_ones_land(parts):
     assert "base64" in reasons["shipment-events-0@5"]
     bad = next(letter for letter in letters.letters if letter.source.endswith("@1"))
     assert bad.value == b"\xff\xfe not json"  # the original bytes, untouched
+    assert [letter.source for letter in letters.letters if letter.oversized] == ["shipment-events-0@4"]
     assert next(letter for letter in letters.letters if letter.source.endswith("@3")).merchant_id == "m1"
 
 
