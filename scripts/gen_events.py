@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+RECENT_IDS = 4  # logistics.domain.folding.RECENT_IDS: a state remembers its last 4 event ids
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
@@ -588,9 +590,10 @@ def shipment_item(
         "version": version,
         "written_region": written_region,
         "tracking_token": TRACKING_TOKEN,
-        "ingested_at": datetime.fromisoformat(last_event[1]).astimezone(UTC).isoformat(timespec="milliseconds"),
-        # index keys (absent when their source is absent: sparse GSIs)
-        "updated_key": f"{updated_at}#{shipment_id}",
+        # index keys (absent when their source is absent: sparse GSIs); updated_key is derived by readers
+        "ingested_key": f"{updated_at}#{shipment_id}",
+        "status_key": f"{utc(status_event[1])}#{shipment_id}",
+        "created_key": f"{min(milestones.values())}#{shipment_id}",
         "merchant_status": f"{m}#{status}",
         "merchant_geo": f"{m}#{geo}" if geo else None,
         "merchant_carrier": f"{m}#dhl",
@@ -686,7 +689,7 @@ def no_status_change_event() -> dict[str, Any]:
         last_event=E_TRANSIT_2,
         sub_status="departed_facility",
         location={**LEIPZIG_HUB, "facility_id": "DHL-LEJ-HUB-OUT"},
-        recent_event_ids=[*old["recent_event_ids"], E_TRANSIT_2[0]],
+        recent_event_ids=[*old["recent_event_ids"], E_TRANSIT_2[0]][-RECENT_IDS:],
         version=4,
     )
     scanned["event_count"] = old["event_count"] + 1
@@ -694,7 +697,7 @@ def no_status_change_event() -> dict[str, Any]:
     late.update(
         late_count=1,
         event_count=scanned["event_count"] + 1,
-        recent_event_ids=[*scanned["recent_event_ids"], E_LATE[0]],
+        recent_event_ids=[*scanned["recent_event_ids"], E_LATE[0]][-RECENT_IDS:],
         version=5,
     )
     return {

@@ -14,6 +14,7 @@ from logistics.adapters.dynamodb_notifications import (
     DynamoDBDeferredQueue,
     DynamoDBMerchants,
     DynamoDBNotificationLog,
+    LoggedOnce,
 )
 from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
@@ -52,9 +53,10 @@ def build_ingestor() -> Ingestor:
     )
 
 
-def build_notifier() -> tuple[Notifier, PowertoolsOnce]:
+def build_notifier() -> tuple[Notifier, LoggedOnce]:
     dynamodb = client("dynamodb")
-    once = PowertoolsOnce(_env("IDEMPOTENCY_TABLE"))
+    # The (change, channel) log item is the guard: no idempotency record of its own (2 writes saved per send).
+    once = LoggedOnce(dynamodb, _env("NOTIFICATIONS_TABLE"))
     notifier = Notifier(
         merchants=DynamoDBMerchants(dynamodb, _env("MERCHANTS_TABLE")),
         log=DynamoDBNotificationLog(dynamodb, _env("NOTIFICATIONS_TABLE")),

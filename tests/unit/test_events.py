@@ -22,6 +22,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
+from logistics.domain.folding import RECENT_IDS
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 SCHEMAS = ROOT / "src" / "logistics" / "contracts" / "schemas"
@@ -233,7 +235,11 @@ def check_shipment_item(item: dict[str, Any]) -> None:
     """The derived index keys of a ShipmentsTable item (docs/ARCHITECTURE.md)."""
     m = item["merchant_id"]
     assert item["status"] in STATUSES
-    assert item["updated_key"] == f"{item['updated_at']}#{item['shipment_id']}"
+    assert "updated_key" not in item and "ingested_at" not in item  # derived by readers, not stored
+    assert item["status_key"] == f"{item['status_changed_at']}#{item['shipment_id']}"
+    assert item["created_key"] == f"{min(item['milestones'].values())}#{item['shipment_id']}"
+    assert item["ingested_key"].endswith(f"#{item['shipment_id']}")
+    assert len(item["recent_event_ids"]) <= RECENT_IDS
     assert item["merchant_status"] == f"{m}#{item['status']}"
     assert item["high_water"].startswith(item["updated_at"]) or item["late_count"]
     if item.get("geo"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from logistics.adapters.codec import from_attributes, to_attributes
@@ -17,6 +18,48 @@ class DynamoDBNotificationLog:
 
     def record(self, entry: dict[str, Any]) -> None:
         self.client.put_item(TableName=self.table, Item=to_attributes(entry))
+
+
+class LoggedOnce:
+    """OnceGuard on the notification log itself: the (change, channel) log item is the completion record.
+
+    The guard key is the log item's key, ``<shipment_key>#<notification_id>`` (``notification_id`` is
+    ``<changed_at>#<status>#<channel>``). A change whose item already says ``sent`` or ``deferred`` is not
+    acted on again; otherwise the action runs and writes the item itself (sent, deferred or failed). One
+    consistent read and no write of its own: the log item is written once per delivery anyway.
+
+    Why no in-progress record: a shipment's stream records are processed one batch at a time (one
+    invocation per shard, records of one key in order even with a parallelization factor), so the same
+    change never runs twice at once; a crash between the delivery and the log write re-sends on retry,
+    which an in-progress record that expires (Powertools) does as well.
+    """
+
+    FINAL = frozenset({"sent", "deferred"})
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    @staticmethod
+    def split(key: str) -> tuple[str, str]:
+        shipment_key, changed_at, status, channel = key.rsplit("#", 3)
+        return shipment_key, f"{changed_at}#{status}#{channel}"
+
+    def register_lambda_context(self, context: Any) -> None:
+        """Nothing to expire: there is no in-progress record (kept for the handler's interface)."""
+
+    def run_once(self, key: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        shipment_key, notification_id = self.split(key)
+        response = self.client.get_item(
+            TableName=self.table, ConsistentRead=True,
+            Key={"shipment_key": {"S": shipment_key}, "notification_id": {"S": notification_id}},
+            ProjectionExpression="outcome, target, message_id, due_at",
+        )
+        done = from_attributes(response["Item"]) if "Item" in response else None
+        if done and done.get("outcome") in self.FINAL:
+            detail = done.get("target") or done.get("message_id") or done.get("due_at") or ""
+            return {"outcome": done["outcome"], "detail": detail}
+        return action()
 
 
 class DynamoDBMerchants:

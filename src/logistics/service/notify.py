@@ -1,7 +1,8 @@
 """Turn real status changes into notifications: signed merchant webhooks and customer messages.
 
 Each (change, channel) is sent once: a retried or twice-delivered stream batch finds the completed
-record of the guard and sends nothing again; a failed channel raises so the stream retries it.
+record of the guard (on DynamoDB: the (change, channel) log item itself, ``LoggedOnce``) and sends
+nothing again; a failed channel raises so the stream retries it.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ class Notifier:
                 outcomes.append(Outcome(channel, "skipped", skipped))
                 continue
             try:
-                result = self.once.run_once(f"{change.key}#{channel}", lambda a=action: a(change, merchant))
+                result = self.once.run_once(self.log_key(change, channel), lambda a=action: a(change, merchant))
                 outcomes.append(Outcome(channel, result["outcome"], result.get("detail", "")))
             except DeliveryFailed as exc:
                 failures.append(f"{channel}: {exc}")
@@ -148,6 +149,11 @@ class Notifier:
         if not customer_channels(change.state.get("customer"), change.new_status, wanted):
             return "recipient not opted in"
         return None
+
+    @staticmethod
+    def log_key(change: StatusChange, channel: str) -> str:
+        """``<shipment_key>#<notification_id>``: the log item of (change, channel), which is also its guard key."""
+        return f"{change.merchant_id}#{change.shipment_id}#{change.changed_at}#{change.new_status}#{channel}"
 
     def _entry(self, change: StatusChange, channel: str, outcome: str, **extra: Any) -> dict[str, Any]:
         return {

@@ -43,7 +43,11 @@ def test_stored_items_follow_the_contract(stack):
     assert s1["status"] == "IN_TRANSIT" and s1["sub_status"] == "departed"
     assert s1["status_event_id"] == events[1]["event_id"]
     assert s1["updated_at"] == "2026-11-20T11:00:00.000Z"
-    assert s1["updated_key"] == "2026-11-20T11:00:00.000Z#s1"
+    # index keys: status_key moves with the status, created_key never (the first event), ingested_key on every write
+    assert "updated_key" not in s1  # derived by readers, not stored
+    assert s1["status_key"] == "2026-11-20T11:00:00.000Z#s1"
+    assert s1["created_key"] == "2026-11-20T07:00:00.000Z#s1"
+    assert s1["ingested_key"].endswith("Z#s1") and "ingested_at" not in s1
     assert s1["merchant_status"] == "acme#IN_TRANSIT" and s1["merchant_geo"] == "acme#EU"
     assert s1["merchant_tracking"] == "acme#TRK-s1" and s1["version"] == 1
     assert s1["written_region"] == stack.region and len(s1["tracking_token"]) >= 20

@@ -75,11 +75,13 @@ class Stream:
         self.stack = stack
         self.client = stack.client("dynamodbstreams")
         self.arn = stack.attribute("ShipmentsTable", "StreamArn")
-        shard = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self.iterator = self.client.get_shard_iterator(StreamArn=self.arn, ShardId=shard,
-                                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        self.shard = self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self.iterator: str | None = None
 
     def next_event(self) -> dict:
+        if self.iterator is None:  # taken at the first read: an empty shard's TRIM_HORIZON can go stale locally
+            self.iterator = self.client.get_shard_iterator(StreamArn=self.arn, ShardId=self.shard,
+                                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         page = self.client.get_records(ShardIterator=self.iterator)
         self.iterator = page["NextShardIterator"]
         return build_stream_event(build_stream_record(r, region=self.stack.region, stream_arn=self.arn)

@@ -137,7 +137,15 @@ def test_powertools_batch_processor_identifiers_are_sequence_numbers() -> None:
     assert resp == {"batchItemFailures": [{"itemIdentifier": "6"}]}
 
 
+@pytest.fixture
+def in_process_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process mock only answers AWS's own hostnames: drop the suite's DynamoDB Local endpoints."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", raising=False)
+
+
 @mock_aws
+@pytest.mark.usefixtures("in_process_moto")
 def test_built_from_real_moto_getrecords_output() -> None:
     ddb = boto3.client("dynamodb", region_name=REGION)
     # botocore 1.44 targets account-based "<account>.streams-ddb.<region>" hosts, which moto 5.2's
