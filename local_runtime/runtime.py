@@ -27,6 +27,7 @@ from local_runtime.invoke import Invoker
 from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
+from local_runtime.services.dynamodb import DynamoDBChoice, Preference, choose_dynamodb
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class PlatformOptions:
     kafka_storage: str = "memory://tansu/"
     aws_endpoint: str | None = None  # use this emulator instead of starting one (else AWS_ENDPOINT_URL, else moto)
     kafka_bootstrap: str | None = None  # use this broker instead of starting one (else KAFKA_BOOTSTRAP_SERVERS)
+    dynamodb: Preference = "auto"  # DynamoDB Local when it can run, else moto (see services/dynamodb.py)
     schedules: bool = True  # fire the template's rate(...) schedules
     schedule_speedup: float = 1.0
 
@@ -86,6 +88,7 @@ class LocalPlatform:
         opts = self.options
         self.aws = EmbeddedAws(region=opts.region, endpoint_url=opts.aws_endpoint)
         self.kafka = EmbeddedKafka(storage_engine=opts.kafka_storage, bootstrap_servers=opts.kafka_bootstrap)
+        self.dynamodb: DynamoDBChoice | None = None
         self.template: Template | None = None
         self.deployment: Deployment | None = None
         self.invoker: Invoker | None = None
@@ -100,9 +103,10 @@ class LocalPlatform:
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, mappings: bool = True) -> LocalPlatform:
         """Start services, deploy the template, then the mappings and the dashboard."""
-        endpoint = self.aws.start()
-        bootstrap = self.kafka.start()
         opts = self.options
+        endpoint = self.aws.start()
+        self.dynamodb = choose_dynamodb(aws_is_external=self.aws.is_external, preference=opts.dynamodb)
+        bootstrap = self.kafka.start()
         overrides = dict(opts.parameter_overrides)
         probe = load_template(opts.template, config_env=opts.config_env, parameter_overrides=overrides,
                               stack_name=opts.stack_name, region=opts.region, endpoint_url=endpoint)
@@ -110,11 +114,11 @@ class LocalPlatform:
             overrides[KAFKA_PARAMETER] = bootstrap
             probe = load_template(opts.template, config_env=opts.config_env, parameter_overrides=overrides,
                                   stack_name=opts.stack_name, region=opts.region, endpoint_url=endpoint)
-        self.deployment, self.template = deploy_template(probe, endpoint_url=endpoint)
+        self.deployment, self.template = deploy_template(probe, endpoint_url=endpoint, clients=self._deploy_clients())
         self.region = self.template.context.region
         create_kafka_topics(bootstrap, kafka_topics(self.template.event_source_mappings()),
                             partitions=opts.partitions)
-        base_env = {**aws.aws_env(endpoint, self.region), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+        base_env = {**aws.aws_env(endpoint, self.region), **self.dynamodb.env(), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
         self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env)
         if opts.state_dir is not None:
             Path(opts.state_dir).mkdir(parents=True, exist_ok=True)
@@ -131,6 +135,17 @@ class LocalPlatform:
         if opts.dashboard_port is not None:
             self._serve_dashboard(base_env)
         return self
+
+    def _deploy_clients(self) -> dict[str, Any] | None:
+        """The DynamoDB client of the chosen DynamoDB, when it is not the AWS endpoint."""
+        if self.dynamodb is None or self.dynamodb.endpoint_url is None:
+            return None
+        return {"dynamodb": aws.client("dynamodb", self.dynamodb.endpoint_url, self.options.region)}
+
+    def _streams_endpoint(self) -> str:
+        if self.dynamodb is not None and self.dynamodb.streams_endpoint_url:
+            return self.dynamodb.streams_endpoint_url
+        return self.aws.endpoint_url
 
     def _invoke_function(self, spec: MappingSpec) -> Any:
         assert self.invoker is not None
@@ -159,7 +174,7 @@ class LocalPlatform:
             elif spec.kind == "DynamoDB":
                 mapping = DynamoDBStreamMapping(
                     spec, self._invoke_function(spec),
-                    aws.client("dynamodbstreams", self.aws.endpoint_url, self.region), arn,
+                    aws.client("dynamodbstreams", self._streams_endpoint(), self.region), arn,
                     region=self.region, checkpoint_store=self._checkpoints, **self._clients(),
                     retry_backoff_s=self.options.retry_backoff_s)
                 self.stream_mappings.append(mapping)
@@ -189,6 +204,8 @@ class LocalPlatform:
             self._dashboard_thread.join(5)
             self._dashboard_thread = None
         self.kafka.stop()
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
         self.aws.stop()
 
     def __enter__(self) -> LocalPlatform:
@@ -267,6 +284,7 @@ class LocalPlatform:
     def describe(self) -> list[tuple[str, str]]:
         """What runs where, for the start-up banner."""
         rows = [("AWS endpoint", self.aws.endpoint_url + (" (external)" if self.aws.is_external else " (moto)")),
+                ("DynamoDB", self.dynamodb.description if self.dynamodb else "not started"),
                 ("Kafka", self.kafka.bootstrap_servers + (" (external)" if self.kafka.is_external else " (Tansu)"))]
         if self.deployment is not None:
             for logical_id, resource in self.deployment.resources.items():

@@ -2,6 +2,10 @@
 
 * ``moto_endpoint`` - URL of a moto server (or ``AWS_ENDPOINT_URL``'s endpoint, e.g. LocalStack).
 * ``kafka_bootstrap`` - ``host:port`` of a Tansu broker (or ``KAFKA_BOOTSTRAP_SERVERS``'s broker).
+* ``dynamodb_endpoint`` (autouse) - DynamoDB Local for the whole session, published through botocore's
+  per-service variables ``AWS_ENDPOINT_URL_DYNAMODB`` / ``_STREAMS``, so every DynamoDB client of the suite
+  (handlers, the runtime, the tests' own) reaches Amazon's emulator while SNS, SQS and S3 stay on moto.
+  Without Java it says why and leaves DynamoDB on moto.
 
 Tests share these servers, so each test names its own tables, stacks, topics and groups uniquely
 (``unique_name``).
@@ -9,13 +13,35 @@ Tests share these servers, so each test names its own tables, stacks, topics and
 
 from __future__ import annotations
 
+import os
 import uuid
+import warnings
 from collections.abc import Iterator
 
 import pytest
 
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
+from local_runtime.services.dynamodb import choose_dynamodb
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dynamodb_endpoint() -> Iterator[str | None]:
+    """DynamoDB Local (or the given ``AWS_ENDPOINT_URL_DYNAMODB``) for every test; None when moto serves it."""
+    choice = choose_dynamodb(aws_is_external=bool(os.environ.get("AWS_ENDPOINT_URL")))
+    if choice.endpoint_url is None:
+        warnings.warn(f"DynamoDB: {choice.description}", stacklevel=1)
+    saved = {k: os.environ.get(k) for k in choice.env()}
+    os.environ.update(choice.env())
+    try:
+        yield choice.endpoint_url
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        choice.stop()
 
 
 @pytest.fixture(scope="session")

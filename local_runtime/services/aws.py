@@ -40,6 +40,8 @@ __all__ = [
     "client",
     "default_region",
     "free_port",
+    "service_endpoint",
+    "service_endpoint_variable",
     "wait_until_ready",
 ]
 
@@ -52,11 +54,12 @@ DUMMY_CREDENTIALS = {
 SCRUBBED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 Mode = Literal["subprocess", "thread"]
+# botocore service ids whose spelling differs from the client name (they name the endpoint variables).
+_SERVICE_IDS = {"dynamodbstreams": "dynamodb streams"}
 
 # `python -m moto.server`, minus werkzeug's one log line per request.
 _MOTO_MAIN = (
     "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING); "
-    "from local_runtime.services.moto_speedups import install; install(); "
     "from moto.server import main; main(sys.argv[1:])"
 )
 
@@ -83,8 +86,26 @@ def aws_env(endpoint_url: str | None, region: str | None = None) -> dict[str, st
     return env
 
 
+def service_endpoint_variable(service: str) -> str:
+    """botocore's per-service endpoint variable of ``service``.
+
+    ``dynamodbstreams`` -> ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` (from its service id "DynamoDB Streams").
+    """
+    return "AWS_ENDPOINT_URL_" + _SERVICE_IDS.get(service, service).upper().replace("-", "_").replace(" ", "_")
+
+
+def service_endpoint(service: str, endpoint_url: str | None) -> str | None:
+    """Where a client of ``service`` should go: its per-service endpoint variable when set, else ``endpoint_url``.
+
+    botocore itself lets ``AWS_ENDPOINT_URL_<SERVICE>`` win over ``AWS_ENDPOINT_URL``; an explicit
+    ``endpoint_url`` argument would win over both, so the runtime's own clients apply the same rule here.
+    """
+    return os.environ.get(service_endpoint_variable(service)) or endpoint_url
+
+
 def client(service: str, endpoint_url: str | None, region: str | None = None, **config: Any) -> Any:
-    """A boto3 client for ``service`` on ``endpoint_url`` with dummy credentials (never the ambient ones)."""
+    """A boto3 client for ``service`` on ``endpoint_url`` (or its per-service endpoint variable, see
+    :func:`service_endpoint`) with dummy credentials (never the ambient ones)."""
     import boto3
     from botocore.config import Config
 
@@ -95,7 +116,7 @@ def client(service: str, endpoint_url: str | None, region: str | None = None, **
         region_name=region or default_region(),
     )
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, **config)
-    return session.client(service, endpoint_url=endpoint_url, config=cfg)
+    return session.client(service, endpoint_url=service_endpoint(service, endpoint_url), config=cfg)
 
 
 def account_id(endpoint_url: str | None, region: str | None = None) -> str:
@@ -200,9 +221,6 @@ class EmbeddedAws(ManagedProcess):
     def _start_thread(self, port: int) -> None:
         from moto.server import ThreadedMotoServer
 
-        from local_runtime.services.moto_speedups import install
-
-        install()
         self._thread_server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._thread_server.start()
 

@@ -12,7 +12,7 @@ import pytest
 from local_runtime.cloudformation import load_template
 from local_runtime.deploy import deploy_template
 from local_runtime.invoke import Invoker
-from local_runtime.services.aws import aws_env
+from local_runtime.services.aws import aws_env, service_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,11 +29,12 @@ class Stack:
         self.invoker = Invoker(self.template.functions(), region=self.region, base_env=self.env)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+        return boto3.client(service, endpoint_url=service_endpoint(service, self.endpoint), region_name=self.region,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def table(self, logical_id: str) -> Any:
-        resource = boto3.resource("dynamodb", endpoint_url=self.endpoint, region_name=self.region,
+        resource = boto3.resource("dynamodb", endpoint_url=service_endpoint("dynamodb", self.endpoint),
+                                  region_name=self.region,
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
         return resource.Table(self.template.physical_name(logical_id))
 

@@ -49,11 +49,20 @@ __all__ = [
     "DynamoDBStreamMapping",
     "JsonFileCheckpointStore",
     "MemoryCheckpointStore",
+    "deployed_stream_arn",
 ]
 
 log = logging.getLogger(__name__)
 
 _GET_RECORDS_MAX = 1000  # DynamoDB Streams GetRecords limit
+
+
+def deployed_stream_arn(stream_arn: str, region: str, account_id: str) -> str:
+    """``stream_arn`` with the deployment's region and account (``arn:aws:dynamodb:<region>:<account>:table/...``)."""
+    parts = stream_arn.split(":", 5)
+    if len(parts) < 6:
+        return stream_arn
+    return ":".join([*parts[:3], region, account_id, parts[5]])
 
 
 class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
@@ -101,6 +110,9 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         default_arn = f"arn:aws:lambda:{self.region}:{arn.split(':')[4]}:function:{spec.function_logical_id}"
         clients = {"sqs_client": sqs_client, "sns_client": sns_client, "s3_client": s3_client}
         backoff = (retry_backoff_s, max_retry_backoff_s)
+        # What records and on-failure records name: the stream in the function's region and account, as on
+        # AWS (DynamoDB Local's own ARNs read "ddblocal:000000000000").
+        self.event_source_arn = deployed_stream_arn(arn, self.region, (function_arn or default_arn).split(":")[4])
         super().__init__(spec, invoke, function_arn or default_arn, clients, backoff=backoff, clock=clock)
         self._client = streams_client
         self._store = checkpoint_store
@@ -159,38 +171,51 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         """GetShardIterator after the checkpoint, else per StartingPosition.
 
         LATEST and restarts: a mapping that started at LATEST but has not checkpointed anything yet would,
-        on restart, start at LATEST again and skip what was written meanwhile. So the first start saves
-        its time; a restart without a sequence number reads from TRIM_HORIZON and skips records created
-        before that time (ApproximateCreationDateTime), which is as close as the API allows.
+        on restart, start at LATEST again and skip what was written meanwhile. So the first start pins
+        LATEST to a position and saves it: right after the shard's newest record at that moment, or the
+        shard's start when it held none. Record times cannot do this: emulators round
+        ApproximateCreationDateTime (DynamoDB Local to the minute).
         """
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id}
         saved = self._store.load(self._store_key(shard.shard_id)) if self._store is not None else None
+        if not shard.checkpoint and not shard.from_horizon and self.spec.starting_position.upper() == "LATEST":
+            if saved and saved.get("latest_from_horizon"):
+                shard.from_horizon = True
+            else:
+                shard.checkpoint = shard.saved_checkpoint = self._newest_sequence_number(shard)
+                pinned = {"sequence_number": shard.checkpoint} if shard.checkpoint else {"latest_from_horizon": True}
+                shard.from_horizon = not shard.checkpoint
+                if self._store is not None:
+                    self._store.save(self._store_key(shard.shard_id), pinned)
         if shard.checkpoint:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.checkpoint)
-        elif shard.from_horizon or self.spec.starting_position.upper() == "TRIM_HORIZON":
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        elif saved and saved.get("latest_started_at") is not None:
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-            shard.skip_before_s = float(saved["latest_started_at"])
         else:
-            kwargs["ShardIteratorType"] = "LATEST"
-            if self._store is not None:
-                self._store.save(self._store_key(shard.shard_id), {"latest_started_at": self._clock() - 1.0})
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         shard.iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
         shard.started = True
+
+    def _newest_sequence_number(self, shard: Shard) -> str | None:
+        """The sequence number of the shard's newest record now (None for an empty shard)."""
+        iterator = self._client.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        newest: str | None = None
+        while iterator:
+            page = self._client.get_records(ShardIterator=iterator, Limit=_GET_RECORDS_MAX)
+            records = page.get("Records", [])
+            if not records:
+                break
+            newest = records[-1]["dynamodb"]["SequenceNumber"]
+            iterator = page.get("NextShardIterator")
+        return newest
 
     # ------------------------------------------------------------------ records
 
     def _accept(self, shard: Shard, raw: Mapping[str, Any]) -> None:
-        record = build_stream_record(raw, region=self.region, stream_arn=self.stream_arn)
+        record = build_stream_record(raw, region=self.region, stream_arn=self.event_source_arn)
         seq = record["dynamodb"]["SequenceNumber"]
         shard.last_fetched = seq
         rec = StreamRecord(record=record, size=json_size(record) + 1, arrived=time.monotonic(), seq=int(seq))
         shard.unresolved.append(rec)
-        created = record["dynamodb"].get("ApproximateCreationDateTime")
-        if shard.skip_before_s is not None and created is not None and float(created) < shard.skip_before_s:
-            rec.resolved = True  # existed before this mapping first started at LATEST
-            return
         if self._filter and not self._filter.matches(record):
             rec.resolved = True
             self.counters.records_filtered += 1
@@ -203,14 +228,19 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         limit = min(_GET_RECORDS_MAX, shard.batcher.room())
         try:
             resp = self._client.get_records(ShardIterator=shard.iterator, Limit=limit)
-        except self._client.exceptions.ExpiredIteratorException:
-            # Iterators expire after 15 minutes: continue right after the last record we read.
+        except (self._client.exceptions.ExpiredIteratorException,
+                self._client.exceptions.TrimmedDataAccessException):
+            # Iterators expire after 15 minutes; an iterator whose position was trimmed (AWS: past the 24 h
+            # retention; DynamoDB Local: an empty shard's TRIM_HORIZON once other tables advanced the shared
+            # sequence, see docs/LOCAL_DYNAMODB.md) is taken again: right after the last record read, else
+            # at the shard's oldest record.
             kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id}
-            if shard.last_fetched:
-                kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=shard.last_fetched)
-                shard.iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
+            after = shard.last_fetched or shard.checkpoint
+            if after:
+                kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
             else:
-                shard.iterator = None
+                kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+            shard.iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
             return 0
         records = resp.get("Records", [])
         for raw in records:
@@ -248,7 +278,7 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         return build_stream_on_failure_record(
             [r.record for r in records],
             shard_id=self._source_part(records),
-            stream_arn=self.stream_arn,
+            stream_arn=self.event_source_arn,
             function_arn=self.function_arn,
             include_payload=include_payload,
             **fields,

@@ -38,7 +38,6 @@ class Shard:
     checkpoint: str | None = None  # last resolved sequence number
     saved_checkpoint: str | None = None
     last_fetched: str | None = None
-    skip_before_s: float | None = None  # LATEST restart refinement (see the mapping's _start_iterator)
     unresolved: deque[StreamRecord] = field(default_factory=deque)  # read, not checkpointed, in order
     work: deque[Work[StreamRecord]] = field(default_factory=deque)  # batches to invoke; only the head runs
 

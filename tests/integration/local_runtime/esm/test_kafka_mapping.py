@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.spec import MappingSpec, OnFailureDestination
+from local_runtime.services.aws import service_endpoint
 
 REGION = "eu-west-1"
 CLUSTER_ARN = "arn:aws:kafka:eu-west-1:123456789012:cluster/logistics/0f1e2d3c-aaaa-bbbb-cccc-111122223333-1"
@@ -48,7 +49,8 @@ def moto_url(moto_endpoint: str) -> str:
 
 def client(moto_url: str, service: str) -> Any:
     return boto3.client(
-        service, endpoint_url=moto_url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+        service, endpoint_url=service_endpoint(service, moto_url), region_name=REGION,
+        aws_access_key_id="test", aws_secret_access_key="test",
     )
 
 

@@ -67,6 +67,13 @@ def _port_free(host: str, port: int) -> bool:
         return True
 
 
+@pytest.fixture(autouse=True)
+def _own_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests start DynamoDB Locals of their own: the suite's per-service endpoints must not redirect them."""
+    for name in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="module")
 def ddb_local() -> Iterator[EmbeddedDynamoDB]:
     """One DynamoDB Local for the module's tests (each names its own tables)."""
@@ -193,8 +200,10 @@ def test_env_routes_plain_boto3_clients(ddb_local: EmbeddedDynamoDB, table_name:
     assert streams.meta.endpoint_url == ddb_local.endpoint_url
     assert any(s["TableName"] == table_name for s in streams.list_streams(TableName=table_name)["Streams"])
     assert boto3.client("sqs").meta.endpoint_url == elsewhere  # other services still use AWS_ENDPOINT_URL
-    # An explicit endpoint_url beats the variables (so the runtime's own aws.client calls must pass it).
-    assert aws.client("dynamodb", elsewhere).meta.endpoint_url == elsewhere
+    # The runtime's own clients take the general endpoint and apply the same rule as botocore's variables.
+    assert aws.client("dynamodb", elsewhere).meta.endpoint_url == ddb_local.endpoint_url
+    assert aws.client("dynamodbstreams", elsewhere).meta.endpoint_url == ddb_local.endpoint_url
+    assert aws.client("sqs", elsewhere).meta.endpoint_url == elsewhere
 
 
 # ------------------------------------------------------------------------------------ lifecycle
