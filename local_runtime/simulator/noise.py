@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_runtime.simulator.world import SHIPMENT, Emission, Ids
+from local_runtime.simulator.emission import SHIPMENT, Emission, Ids
+from local_runtime.simulator.sampling import weighted
 from logistics.contracts import ContractError, validate
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES
 
@@ -263,7 +264,7 @@ class NoiseInjector:
             else:
                 self._schedule(self._dups, self.shares.duplicate_delay, again)
         if poison:
-            kind = _weighted(self.rng, self.shares.poison_kinds)
+            kind = weighted(self.rng, self.shares.poison_kinds)
             value_p, detail = self.poison.make(kind, emission)
             # Undecodable poison often comes without a usable key; the rest keeps the entity's key.
             key_p = None if kind == NOT_JSON and self.rng.random() < 0.5 else key
@@ -295,13 +296,3 @@ class NoiseInjector:
         self._late.clear()
         self._dups.clear()
         return owed
-
-
-def _weighted(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
-    total = sum(w for _, w in choices)
-    roll = rng.random() * total
-    for value, weight in choices:
-        roll -= weight
-        if roll < 0:
-            return value
-    return choices[-1][0]
