@@ -13,13 +13,16 @@ figure per event is far lower than in production, where a batch rarely holds two
 Real-time pacing gives small batches, closer to that; the report shows state writes per event so the
 folding is visible.
 
-How the functions reach the proxy: botocore's per-service variable ``AWS_ENDPOINT_URL_DYNAMODB`` wins over
-``AWS_ENDPOINT_URL``. It is set in this process's environment before the platform starts: the sandboxes
-install their own variables on top of the process's (the platform's ``AWS_ENDPOINT_URL`` among them) and
-leave the others alone, so every ``boto3.client("dynamodb")`` a handler (or Powertools) builds goes through
-the proxy, while SNS, SQS and DynamoDB Streams (``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` is another variable)
-still reach moto directly. The platform's own clients name their endpoint explicitly and bypass the proxy,
-so deploying and seeding are never counted; counting starts after seeding anyway.
+Where it runs: on Amazon's DynamoDB Local (``local_runtime.services.dynamodb_local``, installed by
+``make setup``), started here, with the recording proxy in front of it; SNS, SQS and S3 stay on the embedded
+moto server. Without Java or the jar it falls back to moto for DynamoDB and says so. The report names the
+DynamoDB it measured on.
+
+How the functions reach the proxy: before the platform starts, ``AWS_ENDPOINT_URL_DYNAMODB`` is set to the
+proxy and ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` straight to DynamoDB Local (stream reads are not table reads:
+they are billed per GetRecords request, free for Lambda triggers). The platform's ``choose_dynamodb`` takes
+given endpoints as they are, deploys the tables through the proxy, gives the functions these variables, and
+reads the streams from DynamoDB Local. Deploying and seeding go through the proxy too, before counting starts.
 
 Prices (us-east-1, on-demand): $0.625 per million write request units, $0.125 per million read request
 units. Global Tables: a replicated write is billed like an ordinary write in the replica's region, so one
@@ -42,6 +45,7 @@ from bench.cost.recorder import DynamoDBRecorder
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
+STREAMS_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB_STREAMS"
 
 USD_PER_MILLION_WRITE_UNITS = 0.625
 USD_PER_MILLION_READ_UNITS = 0.125
@@ -125,18 +129,26 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     tag = uuid.uuid4().hex[:6]
     topics = (f"shipment-events-{tag}", f"warehouse-events-{tag}")
     emulator = EmbeddedAws()
-    endpoint = emulator.start()
-    recorder = DynamoDBRecorder(endpoint)
-    previous = os.environ.get(ENDPOINT_VARIABLE)
-    webhooks = start_webhook_sink()
-    platform = LocalPlatform(PlatformOptions(
-        template=ROOT / "template.yaml", stack_name=f"cost-{tag}", dashboard_port=None, aws_endpoint=endpoint,
-        schedules=False, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
-                                              "IngestConsumerGroupId": f"cost-{tag}"}))
+    dynamodb: Any = None
+    recorder: DynamoDBRecorder | None = None
+    webhooks: Any = None
+    platform: Any = None
+    saved = {k: os.environ.get(k) for k in (ENDPOINT_VARIABLE, STREAMS_ENDPOINT_VARIABLE)}
     try:
-        os.environ[ENDPOINT_VARIABLE] = recorder.start()  # before any handler builds its client
+        endpoint = emulator.start()
+        dynamodb, upstream, measured_on = _start_dynamodb(endpoint)
+        recorder = DynamoDBRecorder(upstream)
+        # Given endpoints: the platform's choose_dynamodb takes them as they are, starts no DynamoDB of its own,
+        # deploys through the proxy and hands both variables to the functions.
+        os.environ[ENDPOINT_VARIABLE] = recorder.start()
+        os.environ[STREAMS_ENDPOINT_VARIABLE] = upstream
+        webhooks = start_webhook_sink()
+        platform = LocalPlatform(PlatformOptions(
+            template=ROOT / "template.yaml", stack_name=f"cost-{tag}", dashboard_port=None, aws_endpoint=endpoint,
+            schedules=False, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
+                                                  "IngestConsumerGroupId": f"cost-{tag}"}))
         platform.start(mappings=False)
-        _check_routing(platform, recorder.url)
+        _check_routing(platform, recorder.url, upstream)
         seed_merchants(platform, webhooks)
         sink = KafkaSink(platform.kafka.bootstrap_servers)
         if rate > 0:
@@ -160,15 +172,17 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
         snapshot = recorder.meter.snapshot()
         assert platform.deployment is not None
         names = {r.physical_id: logical for logical, r in platform.deployment.resources.items()}
+        errors = list(recorder.errors)
     finally:
-        if previous is None:
-            os.environ.pop(ENDPOINT_VARIABLE, None)
-        else:
-            os.environ[ENDPOINT_VARIABLE] = previous
-        platform.stop()
-        recorder.stop()
-        webhooks.stop()
-        emulator.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for stop in (platform and platform.stop, recorder and recorder.stop, webhooks and webhooks.stop,
+                     dynamodb and dynamodb.stop, emulator.stop):
+            if stop:
+                stop()
     result = figures(snapshot, summary.produced, names)
     if not any(t["physical_name"].endswith("-shipments") for t in result["tables"].values()):
         raise RuntimeError("nothing reached ShipmentsTable through the recorder: the functions' DynamoDB clients "
@@ -176,20 +190,47 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     pacing = (f"offered at {rate:g} events/s" if rate > 0
               else "produced first, then consumed as fast as the pipeline goes")
     result.update(seed=seed, mix="simulator default (2% duplicates, 2% late, 1% poison)", pacing=pacing,
-                  pipeline_seconds=round(elapsed, 1), unrecorded_requests=snapshot["unrecorded"],
-                  costing_errors=list(recorder.errors))
+                  pipeline_seconds=round(elapsed, 1), dynamodb=measured_on, commit=_commit(),
+                  unrecorded_requests=snapshot["unrecorded"], costing_errors=errors)
     return result
 
 
-def _check_routing(platform: Any, proxy_url: str) -> None:
-    """Fail early if the platform gives the functions a DynamoDB endpoint of its own (it would win over ours)."""
+def _start_dynamodb(moto_endpoint: str) -> tuple[Any, str, str]:
+    """DynamoDB Local started here (its process, its endpoint, a description); moto's endpoint when it cannot run."""
+    from local_runtime.services.dynamodb_local import EmbeddedDynamoDB, cannot_run_reason, find_dynamodb_local
+
+    reason = cannot_run_reason()
+    if reason is not None:
+        print(f"[cost] WARNING: measuring on moto: {reason}", flush=True)
+        return None, moto_endpoint, f"moto at {moto_endpoint} (DynamoDB Local unavailable: {reason})"
+    embedded = EmbeddedDynamoDB()
+    url = embedded.start()
+    release = find_dynamodb_local()
+    return embedded, url, f"DynamoDB Local ({release.name if release else 'jar'}) at {url}"
+
+
+def _commit() -> str | None:
+    """The short git commit measured (None outside a checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _check_routing(platform: Any, proxy_url: str, streams_url: str) -> None:
+    """Fail early unless the functions reach DynamoDB through the proxy (and streams straight upstream)."""
     invoker = platform.invoker
     for name in ("IngestFunction", "NotifyFunction"):
-        environment = invoker.function(name).environment
-        own = environment.get(ENDPOINT_VARIABLE)
-        if own and own != proxy_url:
-            raise RuntimeError(f"{name} gets {ENDPOINT_VARIABLE}={own} from the platform; the recorder cannot sit "
-                               "in front of it (point the recorder's upstream there and the variable at the proxy)")
+        environment = invoker.function(name).environment  # the process's variables lie under it
+        for variable, wanted in ((ENDPOINT_VARIABLE, proxy_url), (STREAMS_ENDPOINT_VARIABLE, streams_url)):
+            got = environment.get(variable) or os.environ.get(variable)
+            if got != wanted:
+                raise RuntimeError(f"{name} gets {variable}={got}, not {wanted}: the platform did not take the "
+                                   "given DynamoDB endpoints (see local_runtime/services/dynamodb.py)")
 
 
 def _wait_assigned(platform: Any, timeout_s: float = 60) -> None:
@@ -219,7 +260,9 @@ def _wait_idle(platform: Any, recorder: DynamoDBRecorder, produced: int, timeout
 def report(result: Mapping[str, Any]) -> list[str]:
     """The lines ``make bench`` prints."""
     total = result["total"]
-    lines = [f"[cost] {result['events']} events (seed {result['seed']}, {result['mix']}; {result['pacing']}, "
+    lines = [f"[cost] DynamoDB measured on: {result.get('dynamodb', 'unknown')}"
+             + (f", commit {result['commit']}" if result.get("commit") else ""),
+             f"[cost] {result['events']} events (seed {result['seed']}, {result['mix']}; {result['pacing']}, "
              f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction, DynamoDB on-demand us-east-1",
              f"[cost] {'table / index':34} {'WRU/event':>10} {'RRU/event':>10} {'$/M events':>11}"
              f"   items written/event, mean billed size"]
