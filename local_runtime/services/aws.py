@@ -19,18 +19,15 @@ for quick scripts where the 0.35 s start-up matters more.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import socket
-import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from typing import Any, Literal
 
-from local_runtime.services.processes import ManagedProcess, close_quietly, terminate, wait_until
+from local_runtime.services.processes import ManagedProcess, wait_until
 
 __all__ = [
     "DUMMY_CREDENTIALS",
@@ -163,9 +160,8 @@ class EmbeddedAws(ManagedProcess):
         external = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         self.is_external = bool(external)
         self._endpoint_url: str | None = external or None
-        self._process: subprocess.Popen[bytes] | None = None
         self._thread_server: Any = None
-        self._log: Any = None
+        self.label = "moto"
 
     @property
     def endpoint_url(self) -> str:
@@ -182,41 +178,20 @@ class EmbeddedAws(ManagedProcess):
         """Start moto (no-op for an external endpoint) and wait until it answers. Returns the endpoint."""
         if self._endpoint_url is not None:
             return self._endpoint_url
-        last_error: Exception | None = None
-        for _attempt in range(3):  # a chosen free port can be taken before moto binds it
-            port = self._port or free_port(self.host)
-            url = f"http://{self.host}:{port}"
-            try:
-                if self.mode == "thread":
-                    self._start_thread(port)
-                    wait_until_ready(url, self._startup_timeout_s)
-                else:
-                    self._start_subprocess(port)
-                    process = self._process
-                    wait_until_ready(url, self._startup_timeout_s,
-                                     is_alive=lambda p=process: p is not None and p.poll() is None)
-            except (RuntimeError, TimeoutError) as exc:
-                last_error = RuntimeError(f"moto did not start on {url}: {exc}{self._log_tail()}")
-                self.stop()
-                if self._port:
-                    break
-                continue
-            self._endpoint_url = url
-            atexit.register(self.stop)
-            return url
-        assert last_error is not None
-        raise last_error
 
-    def _start_subprocess(self, port: int) -> None:
-        # Kept to explain a failed start; closed in stop(). Per-request access lines are silenced
-        # (_MOTO_MAIN), so a long run does not grow it.
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _MOTO_MAIN, "-H", self.host, "-p", str(port)],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            env={**os.environ, **aws_env(None, self.region)},
-            start_new_session=True,  # Ctrl-C reaches us, and we stop moto after the handlers are done
-        )
+        def launch(port: int) -> str:
+            url = f"http://{self.host}:{port}"
+            if self.mode == "thread":
+                self._start_thread(port)
+                wait_until_ready(url, self._startup_timeout_s)
+            else:
+                self._spawn([sys.executable, "-c", _MOTO_MAIN, "-H", self.host, "-p", str(port)],
+                            env={**os.environ, **aws_env(None, self.region)})
+                wait_until_ready(url, self._startup_timeout_s, is_alive=self._running())
+            return url
+
+        self._endpoint_url = self._start_on_free_port(self._port, lambda: free_port(self.host), launch)
+        return self._endpoint_url
 
     def _start_thread(self, port: int) -> None:
         from moto.server import ThreadedMotoServer
@@ -224,26 +199,13 @@ class EmbeddedAws(ManagedProcess):
         self._thread_server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._thread_server.start()
 
-    def _log_tail(self) -> str:
-        if self._log is None:
-            return ""
-        with contextlib.suppress(OSError, ValueError):
-            self._log.seek(0)
-            text = self._log.read()[-2000:].decode(errors="replace")
-            return f"\n--- moto output ---\n{text}" if text else ""
-        return ""
-
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop what :meth:`start` started (SIGTERM, wait, SIGKILL). Safe to call twice."""
         if self._thread_server is not None:
             with contextlib.suppress(Exception):
                 self._thread_server.stop()
             self._thread_server = None
-        process, self._process = self._process, None
-        terminate(process, timeout_s, timeout_s)
-        close_quietly(self._log)
-        self._log = None
+        self._stop_process(timeout_s, timeout_s)
         if not self.is_external:
             self._endpoint_url = None
-        atexit.unregister(self.stop)
 

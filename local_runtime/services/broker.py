@@ -9,16 +9,12 @@ returns once the process is gone so its port can be reused.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from local_runtime.services.aws import free_port
-from local_runtime.services.processes import ManagedProcess, close_quietly, terminate, wait_until
+from local_runtime.services.processes import ManagedProcess, wait_until
 
 __all__ = ["EmbeddedKafka", "tansu_binary", "wait_for_broker"]
 
@@ -72,8 +68,7 @@ class EmbeddedKafka(ManagedProcess):
         self._binary = Path(binary) if binary else None
         self._startup_timeout_s = startup_timeout_s
         self._extra_args = extra_args
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
+        self.label = "Tansu"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -87,52 +82,24 @@ class EmbeddedKafka(ManagedProcess):
         if self._bootstrap is not None:
             return self._bootstrap
         binary = self._binary or tansu_binary()
-        last_error: Exception | None = None
-        for _attempt in range(3):  # the free port may be taken before Tansu binds it
-            port = self._port or free_port(self.host)
-            listener = f"tcp://{self.host}:{port}"
-            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop(); explains a failed start
-            self._process = subprocess.Popen(
-                [str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
-                 "--storage-engine", self.storage_engine, *self._extra_args],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # stopped by us after consumers closed, not by the terminal's Ctrl-C
-            )
-            bootstrap = f"{self.host}:{port}"
-            process = self._process
-            try:
-                wait_for_broker(bootstrap, self._startup_timeout_s, is_alive=lambda p=process: p.poll() is None)
-            except (RuntimeError, TimeoutError) as exc:
-                last_error = RuntimeError(f"Tansu did not start on {bootstrap}: {exc}{self._log_tail()}")
-                self.stop()
-                if self._port:
-                    break
-                continue
-            self._bootstrap = bootstrap
-            atexit.register(self.stop)
-            return bootstrap
-        assert last_error is not None
-        raise last_error
 
-    def _log_tail(self) -> str:
-        if self._log is None:
-            return ""
-        with contextlib.suppress(OSError, ValueError):
-            self._log.seek(0)
-            text = self._log.read()[-2000:].decode(errors="replace")
-            return f"\n--- tansu output ---\n{text}" if text else ""
-        return ""
+        def launch(port: int) -> str:
+            listener = f"tcp://{self.host}:{port}"
+            self._spawn([str(binary), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                         "--storage-engine", self.storage_engine, *self._extra_args])
+            bootstrap = f"{self.host}:{port}"
+            wait_for_broker(bootstrap, self._startup_timeout_s, is_alive=self._running())
+            return bootstrap
+
+        self._bootstrap = self._start_on_free_port(self._port, lambda: free_port(self.host), launch)
+        return self._bootstrap
 
     def stop(self, grace_s: float | None = None) -> None:
         """SIGTERM, wait ``grace_s`` (default 1 s for memory storage, else 10 s), then SIGKILL; returns once
         the process is gone. Safe to call twice."""
         if grace_s is None:
             grace_s = 1.0 if self.storage_engine.startswith("memory:") else 10.0
-        process, self._process = self._process, None
-        terminate(process, grace_s)
-        close_quietly(self._log)
-        self._log = None
+        self._stop_process(grace_s)
         if not self.is_external:
             self._bootstrap = None
-        atexit.unregister(self.stop)
 

