@@ -1,28 +1,30 @@
 """Dashboard list latency with 1,000 vs 100,000 shipments in the table (goal: at most 1.5x slower).
 
-    python -m bench.dashboard_scaling [--sizes 1000,100000] [--runs 30]
+    python -m bench.dashboard_scaling [--sizes 1000,100000] [--runs 30] [--no-write]
 
-Tables come from template.yaml (local_runtime.deploy.deployer) on in-process moto (``mock_aws``); shipments are
-written straight into ShipmentsTable with BatchWriteItem (``codec.shipment_item``), all for one merchant
-(the worst case: its partition grows with the table). Each request goes through the whole app: the
-Chalice test client, the auth middleware (API key), the Query, the JSON rendering.
+Runs on Amazon's DynamoDB Local (started here; ``AWS_ENDPOINT_URL_DYNAMODB`` names another one), which keeps
+items in key order like DynamoDB, so a Query reads what it returns rather than the whole table. One stack
+per size is deployed from template.yaml (tables only, without streams) into the same DynamoDB Local, and
+the shipments are written with BatchWriteItem, all for one merchant (the worst case: its partitions grow
+with the table), each item built as the ingest builds it (``DynamoDBStateStore``'s put: ``codec.shipment_item``
+plus the store's own attributes), with the synthetic event time as its store time.
 
-Three figures per case, because the emulator is not DynamoDB:
+Each request goes through the whole app: the Chalice test client, the auth middleware (API key), the
+Queries, the JSON rendering. The sizes are measured interleaved (one request on each, in alternating order,
+per run) after warm-up, so JIT state and background load are the same for both. Per case and size:
 
-* ``total`` - wall-clock per request;
-* ``in_dynamodb`` - time inside DynamoDB calls (botocore before-call/after-call). moto's Query walks and
-  sorts every item of the table for each call (``moto/dynamodb/models/table.py``), so this part grows
-  with the table on moto; DynamoDB's Query reads only the items it returns (key-ordered partitions);
+* ``total`` - wall-clock per request (median of the runs), the figure the 1.5x goal is about;
+* ``in_dynamodb`` - time inside DynamoDB calls (botocore before-call/after-call);
 * ``app`` - total minus in_dynamodb: the dashboard's own cost;
-* ``items_read`` - ScannedCount summed over the request's Queries: what DynamoDB would bill and read.
+* ``items_read`` - ScannedCount summed over the request's Queries (what DynamoDB reads and bills).
 
-The dashboard scales if ``items_read`` and ``app`` stay flat; the ``total`` ratio on moto is reported
-as measured.
+Figures go to stdout and into bench/results/latest.json under ``"dashboard_scaling"``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib.util
 import os
@@ -32,13 +34,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "functions" / "dashboard"
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+REGION = "us-east-1"
 MERCHANT = "m-bench"
+GOAL = 1.5
+BASE_TIME = 1_763_600_000  # 2025-11-20; shipment n's events happen at BASE_TIME + 13 n
 STATUSES = ("IN_TRANSIT", "OUT_FOR_DELIVERY", "PICKED_UP", "DELIVERED", "CREATED", "EXCEPTION")
 COUNTRIES = ("DE", "FR", "US", "JP", "BR", "AE", "GB", "CA")
 CASES = (
@@ -47,98 +53,150 @@ CASES = (
     ("list, country filter", "/api/v1/shipments?limit=50&country=DE"),
     ("changes since", "/api/v1/changes?since={since}"),
 )
+TABLE_VARIABLES = {"ShipmentsTable": "SHIPMENTS_TABLE", "TimelineTable": "TIMELINE_TABLE",
+                   "WarehousesTable": "WAREHOUSES_TABLE", "DeadLetterTable": "DEAD_LETTER_TABLE",
+                   "NotificationsTable": "NOTIFICATIONS_TABLE", "MerchantsTable": "MERCHANTS_TABLE"}
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 
 
-def _env(tables: dict[str, str]) -> None:
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                       "AWS_REGION": "us-east-1", "AUTH_MODE": "api_key",
-                       "DASHBOARD_SESSION_SECRET": "bench", "TRACKING_BASE_URL": "http://bench/track", **tables})
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+def _at(n: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(BASE_TIME + n * 13))
 
 
-def _deploy(stack: str) -> dict[str, str]:
-    import boto3
-
-    from local_runtime.cloudformation import load_template
-    from local_runtime.deploy import CreateTable, Plan, apply, plan
-
-    template = load_template(ROOT / "template.yaml", config_env="local", stack_name=stack)
-    full = plan(template)
-    # Tables only, and no stream: the benchmark only reads, and moto would JSON-encode a stream record
-    # for each of the 100,000 loading writes.
-    tables = tuple(replace(i, stream_view_type=None) for i in full.instructions if isinstance(i, CreateTable))
-    tables_only = Plan(full.stack_name, full.region, full.account_id, tables)
-    deployment = apply(tables_only, endpoint_url=None, region="us-east-1",
-                       clients={"dynamodb": boto3.client("dynamodb", region_name="us-east-1")})
-    ids = deployment.physical_ids()
-    names = {"ShipmentsTable": "SHIPMENTS_TABLE", "TimelineTable": "TIMELINE_TABLE",
-             "WarehousesTable": "WAREHOUSES_TABLE", "DeadLetterTable": "DEAD_LETTER_TABLE",
-             "NotificationsTable": "NOTIFICATIONS_TABLE", "MerchantsTable": "MERCHANTS_TABLE"}
-    return {env: ids[logical] for logical, env in names.items()}
-
-
-def _shipments(count: int) -> Iterator[dict[str, Any]]:
-    from logistics.adapters.codec import shipment_item
-    from logistics.domain.shipment import ShipmentState
-    from logistics.domain.status import Status
-
-    base = 1_763_600_000  # 2025-11-20
-    for n in range(count):
-        at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(base + n * 13))
-        country = COUNTRIES[n % len(COUNTRIES)]
-        state = ShipmentState(
-            merchant_id=MERCHANT, shipment_id=f"s-{n:07d}", status=Status(STATUSES[n % len(STATUSES)]),
-            status_event_id=f"e-{n}", status_changed_at=at, updated_at=at, high_water=f"{at}#e-{n}",
-            carrier=("DHL", "UPS", "FedEx")[n % 3], tracking_number=f"TRK{n:09d}", order_ref=f"order-{n}",
-            location={"city": "City", "country": country, "lat": 50.0, "lon": 8.0},
-            origin={"city": "Origin", "country": "DE"}, eta={"date": "2025-11-25"},
-            milestones={"PICKED_UP": at}, event_count=3, recent_event_ids=(f"e-{n}",),
-        )
-        item = shipment_item(state)
-        item.update(version=1, tracking_token=f"tok{n:021d}", written_region="us-east-1")
-        yield item
+# -- DynamoDB -----------------------------------------------------------------------------------------
 
 
 @contextmanager
-def _unchecked_item_size() -> Iterator[None]:
-    """moto re-measures the whole item for every attribute it sets (its 400 KB check is O(attributes^2));
-    skip that while loading our own, known-small items."""
-    from moto.dynamodb.models import dynamo_type
+def _dynamodb() -> Iterator[tuple[str, str]]:
+    """(endpoint, description): the given ``AWS_ENDPOINT_URL_DYNAMODB``, else DynamoDB Local started here."""
+    given = os.environ.get(ENDPOINT_VARIABLE)
+    if given:
+        yield given, f"{given} (given)"
+        return
+    from local_runtime.services.dynamodb_local import EmbeddedDynamoDB, find_dynamodb_local
 
-    original = dynamo_type.LimitedSizeDict.__setitem__
-    dynamo_type.LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
+    embedded = EmbeddedDynamoDB(max_heap="1g")  # 100,000 items and their index entries
+    url = embedded.start()  # raises, saying what to install, when java or the jar is missing
+    release = find_dynamodb_local()
     try:
-        yield
+        yield url, f"DynamoDB Local ({release.name if release else 'jar'}) at {url}"
     finally:
-        dynamo_type.LimitedSizeDict.__setitem__ = original  # type: ignore[method-assign]
+        embedded.stop()
 
 
-def _load(count: int, table: str) -> float:
-    """BatchWriteItem (25 per call, through the platform's own batch writer) of codec-built items."""
-    import boto3
+def _client(endpoint: str) -> Any:
+    from local_runtime.services import aws
 
-    from logistics.adapters.dynamodb_timeline import batch_write
+    return aws.client("dynamodb", endpoint, REGION, max_pool_connections=16)
 
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    started = time.perf_counter()
-    chunk: list[dict[str, Any]] = []
-    gc.disable()  # 100,000 items of nested dicts: the collector would rescan them all, again and again
-    with _unchecked_item_size():
-        for item in _shipments(count):
-            chunk.append(item)
-            if len(chunk) == 1000:
-                assert not batch_write(client, table, chunk)
-                chunk = []
-        if chunk:
-            assert not batch_write(client, table, chunk)
-    gc.enable()
-    gc.collect()
-    gc.freeze()  # what was loaded stays put: keep the collector off it during the measurements
+
+def _deploy(client: Any, stack: str) -> dict[str, str]:
+    """The template's tables (no streams: nothing here reads them), as ``{ENV_VARIABLE: physical name}``."""
+    from local_runtime.cloudformation import load_template
+    from local_runtime.deploy import CreateTable, Plan, apply, plan
+
+    template = load_template(ROOT / "template.yaml", config_env="local", stack_name=stack, region=REGION)
+    full = plan(template)
+    tables = tuple(replace(i, stream_view_type=None) for i in full.instructions if isinstance(i, CreateTable))
+    deployment = apply(Plan(full.stack_name, full.region, full.account_id, tables), endpoint_url=None,
+                       region=REGION, clients={"dynamodb": client})
+    ids = deployment.physical_ids()
+    return {env: ids[logical] for logical, env in TABLE_VARIABLES.items()}
+
+
+def _delete(client: Any, tables: dict[str, str]) -> None:
+    for name in tables.values():
+        with contextlib.suppress(Exception):  # best effort; DynamoDB Local is stopped afterwards anyway
+            client.delete_table(TableName=name)
+
+
+# -- the items ----------------------------------------------------------------------------------------
+
+
+def _state(n: int) -> Any:
+    from logistics.domain.shipment import ShipmentState
+    from logistics.domain.status import Status
+
+    at = _at(n)
+    return ShipmentState(
+        merchant_id=MERCHANT, shipment_id=f"s-{n:07d}", status=Status(STATUSES[n % len(STATUSES)]),
+        status_event_id=f"e-{n}", status_changed_at=at, updated_at=at, high_water=f"{at}#e-{n}",
+        carrier=("DHL", "UPS", "FedEx")[n % 3], tracking_number=f"TRK{n:09d}", order_ref=f"order-{n}",
+        location={"city": "City", "country": COUNTRIES[n % len(COUNTRIES)], "lat": 50.0, "lon": 8.0},
+        origin={"city": "Origin", "country": "DE"}, eta={"date": "2025-11-25"},
+        milestones={"PICKED_UP": at}, event_count=3, recent_event_ids=(f"e-{n}",),
+    )
+
+
+class ItemBuilder:
+    """ShipmentsTable items (DynamoDB attribute values) exactly as the ingest's state store puts them, with the
+    store time (``ingested_key``) set to the shipment's event time instead of the loading wall clock."""
+
+    def __init__(self, table: str) -> None:
+        from logistics.adapters.dynamodb_store import DynamoDBStateStore
+
+        self.store = DynamoDBStateStore(None, table, "-", REGION)
+
+    def __call__(self, n: int) -> dict[str, Any]:
+        from logistics.adapters import index_keys
+
+        state = _state(n)
+        item: dict[str, Any] = self.store._put(state, None)["Item"]  # the ingest's own item
+        if "ingested_key" in item:
+            item["ingested_key"] = {"S": index_keys.ingested_key(_at(n), state.shipment_id)}
+        return item
+
+    def close(self) -> None:
+        pool = getattr(self.store, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+
+def _batch_write(client: Any, table: str, items: list[dict[str, Any]]) -> None:
+    """BatchWriteItem of attribute-valued items, 25 a call, resending what comes back unprocessed."""
+    for start in range(0, len(items), 25):
+        pending = [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]
+        for attempt in range(20):
+            response = client.batch_write_item(RequestItems={table: pending})
+            pending = response.get("UnprocessedItems", {}).get(table, [])
+            if not pending:
+                break
+            time.sleep(0.05 * (attempt + 1))
+        else:
+            raise RuntimeError(f"BatchWriteItem left {len(pending)} items unprocessed")
+
+
+def _load(client: Any, table: str, count: int, workers: int = 4) -> float:
+    """Write ``count`` shipments (several BatchWriteItem calls in flight); returns the seconds it took."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    build = ItemBuilder(table)
+    started = last = time.perf_counter()
+    done = 0
+    chunk = 1000
+    gc.disable()  # 100,000 items of nested dicts: the collector would rescan them again and again
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            for start in range(0, count, chunk * workers):
+                batches = [[build(n) for n in range(s, min(s + chunk, count))]
+                           for s in range(start, min(start + chunk * workers, count), chunk)]
+                list(pool.map(lambda items: _batch_write(client, table, items), batches))
+                done += sum(len(b) for b in batches)
+                if time.perf_counter() - last >= 5 or done == count:
+                    last = time.perf_counter()
+                    print(f"  {done:,}/{count:,} written ({done / (last - started):,.0f} items/s)", flush=True)
+    finally:
+        build.close()
+        gc.enable()
     return time.perf_counter() - started
 
 
+# -- the app ------------------------------------------------------------------------------------------
+
+
 def _app() -> Any:
+    if "dashboard_app" in sys.modules:
+        return sys.modules["dashboard_app"]
     sys.path.insert(0, str(DASHBOARD))
     spec = importlib.util.spec_from_file_location("dashboard_app", DASHBOARD / "app.py")
     assert spec and spec.loader
@@ -171,84 +229,180 @@ class CallMeter:
         self.seconds, self.items_read, self.calls = 0.0, 0, 0
 
 
-@contextmanager
-def _stack(size: int) -> Iterator[tuple[Any, str, float]]:
-    from moto import mock_aws
+@dataclass
+class Stack:
+    """One size: its tables, the dashboard's dependencies on them, an API key, and the samples taken."""
 
-    with mock_aws():
-        tables = _deploy(f"bench{size}")
-        _env(tables)
-        loaded = _load(size, tables["SHIPMENTS_TABLE"])
-        yield tables, tables["MERCHANTS_TABLE"], loaded
+    size: int
+    tables: dict[str, str]
+    load_s: float
+    deps: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
-def measure(size: int, runs: int) -> dict[str, Any]:
+def _environment(endpoint: str) -> None:
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+                       "AUTH_MODE": "api_key", "DASHBOARD_SESSION_SECRET": "bench",
+                       "TRACKING_BASE_URL": "http://bench/track", ENDPOINT_VARIABLE: endpoint})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def _wire(stack: Stack, client: Any) -> None:
+    """The dashboard's settings, reader and key lookup for this stack's tables (swapped in per request)."""
+    from chalicelib.auth import MerchantKeys, issue_api_key
+    from chalicelib.queries import Reader
+    from chalicelib.settings import Settings
+
+    os.environ.update(stack.tables)
+    settings = Settings.from_env()
+    stack.deps = {"settings": settings, "dynamodb": client, "reader": Reader(client, settings),
+                  "merchants": MerchantKeys(client, settings.merchants_table)}
+    key = issue_api_key(settings.merchants_table, MERCHANT, "bench", client)
+    stack.headers = {"Authorization": f"Bearer {key}"}
+
+
+def _sample(http: Any, deps: Any, meter: CallMeter, stack: Stack, name: str, path: str) -> None:
+    deps.override(**stack.deps)
+    meter.reset()
+    started = time.perf_counter()
+    response = http.get(path, headers=stack.headers)
+    total = time.perf_counter() - started
+    assert response.status_code == 200, (path, response.status_code, response.body[:300])
+    rows = stack.samples.setdefault(name, {"total": [], "in_dynamodb": [], "items_read": [], "calls": []})
+    rows["total"].append(total)
+    rows["in_dynamodb"].append(meter.seconds)
+    rows["items_read"].append(meter.items_read)
+    rows["calls"].append(meter.calls)
+
+
+def _since(size: int) -> str:
+    """An ingested_key position 30 shipments before the newest one stored."""
+    return _at(size - 30)
+
+
+def measure(sizes: list[int], runs: int, warmup: int = 10) -> dict[str, Any]:
+    """Deploy and load one stack per size, then time every case on every size, interleaved."""
     from chalice.test import Client
 
-    with _stack(size) as (_, merchants_table, load_s):
-        module = sys.modules.get("dashboard_app") or _app()
-        from chalicelib import deps
-        from chalicelib.auth import issue_api_key
+    saved = dict(os.environ)
+    stacks: list[Stack] = []
+    try:
+        with _dynamodb() as (endpoint, described):
+            print(f"[dashboard] DynamoDB: {described}", flush=True)
+            _environment(endpoint)
+            client = _client(endpoint)
+            try:
+                for size in sizes:
+                    tables = _deploy(client, f"dash{size}")
+                    print(f"[dashboard] loading {size:,} shipments into one merchant's partition ...", flush=True)
+                    stacks.append(Stack(size, tables, _load(client, tables["SHIPMENTS_TABLE"], size)))
+                gc.collect()
+                gc.freeze()  # what was built stays put: keep the collector off it during the measurements
+                module = _app()
+                from chalicelib import deps
 
-        deps.reset()
-        key = issue_api_key(merchants_table, MERCHANT, "bench", deps.dynamodb())
-        meter = CallMeter(deps.dynamodb())
-        client = Client(module.app, project_dir=tempfile.mkdtemp())
-        headers = {"Authorization": f"Bearer {key}"}
-        since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(1_763_600_000 + (size - 30) * 13))
-        results: dict[str, Any] = {"size": size, "load_s": load_s, "cases": {}}
-        for name, path in CASES:
-            path = path.format(since=since)
-            assert client.http.get(path, headers=headers).status_code == 200  # warm: auth cache, imports
-            totals, inside, reads, calls = [], [], [], []
-            for _ in range(runs):
-                meter.reset()
-                started = time.perf_counter()
-                response = client.http.get(path, headers=headers)
-                totals.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.body[:200]
-                inside.append(meter.seconds)
-                reads.append(meter.items_read)
-                calls.append(meter.calls)
-            app = [t - i for t, i in zip(totals, inside, strict=True)]
-            results["cases"][name] = {
-                "total_ms": statistics.median(totals) * 1000, "in_dynamodb_ms": statistics.median(inside) * 1000,
-                "app_ms": statistics.median(app) * 1000, "items_read": statistics.median(reads),
-                "calls": statistics.median(calls),
-            }
-        deps.reset()
-        return results
+                deps.reset()
+                for stack in stacks:
+                    _wire(stack, client)
+                meter = CallMeter(client)
+                http = Client(module.app, project_dir=tempfile.mkdtemp()).http
+                paths = {(name, s.size): template.format(since=_since(s.size)) for name, template in CASES
+                         for s in stacks}
+                for _ in range(warmup):  # every case on every size first: imports, auth cache, both JITs
+                    for (_name, size), path in paths.items():
+                        _sample(http, deps, meter, next(s for s in stacks if s.size == size), "warm-up", path)
+                for name, _ in CASES:
+                    for run in range(runs):
+                        for stack in stacks if run % 2 == 0 else reversed(stacks):
+                            _sample(http, deps, meter, stack, name, paths[(name, stack.size)])
+                deps.reset()
+            finally:
+                for stack in stacks:
+                    _delete(client, stack.tables)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        gc.unfreeze()
+    return _figures(stacks, runs, described)
+
+
+def _figures(stacks: list[Stack], runs: int, described: str) -> dict[str, Any]:
+    results: dict[str, Any] = {"dynamodb": described, "runs": runs, "goal_ratio": GOAL, "sizes": {}}
+    for stack in stacks:
+        cases = {}
+        for name, _ in CASES:
+            rows = stack.samples[name]
+            app = [t - i for t, i in zip(rows["total"], rows["in_dynamodb"], strict=True)]
+            cases[name] = {"total_ms": statistics.median(rows["total"]) * 1000,
+                           "total_p90_ms": _quantile(rows["total"], 0.9) * 1000,
+                           "in_dynamodb_ms": statistics.median(rows["in_dynamodb"]) * 1000,
+                           "app_ms": statistics.median(app) * 1000,
+                           "items_read": statistics.median(rows["items_read"]),
+                           "calls": statistics.median(rows["calls"])}
+        results["sizes"][str(stack.size)] = {"load_s": round(stack.load_s, 1),
+                                             "load_items_per_s": round(stack.size / stack.load_s), "cases": cases}
+    if len(stacks) >= 2:
+        small, large = results["sizes"][str(stacks[0].size)], results["sizes"][str(stacks[-1].size)]
+        ratios = {}
+        for name, _ in CASES:
+            a, b = small["cases"][name], large["cases"][name]
+            ratios[name] = {"total": b["total_ms"] / a["total_ms"], "in_dynamodb": b["in_dynamodb_ms"] /
+                            a["in_dynamodb_ms"], "app": b["app_ms"] / a["app_ms"],
+                            "items_read": b["items_read"] / max(a["items_read"], 1)}
+        results["ratios"] = {"of": f"{stacks[-1].size} / {stacks[0].size}", "cases": ratios,
+                             "within_goal": all(r["total"] <= GOAL for r in ratios.values())}
+    return results
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    lines = [f"[dashboard] DynamoDB measured on: {results['dynamodb']}; median of {results['runs']} requests "
+             "per case and size (interleaved, after warm-up)",
+             f"[dashboard] {'case':<22} {'shipments':>10} {'total ms':>9} {'p90 ms':>7} {'in DynamoDB ms':>15} "
+             f"{'app ms':>7} {'items read':>11} {'calls':>6}"]
+    for size, result in results["sizes"].items():
+        for name, c in result["cases"].items():
+            lines.append(f"[dashboard] {name:<22} {int(size):>10,} {c['total_ms']:>9.1f} {c['total_p90_ms']:>7.1f} "
+                         f"{c['in_dynamodb_ms']:>15.1f} {c['app_ms']:>7.1f} {c['items_read']:>11.0f} "
+                         f"{c['calls']:>6.0f}")
+    for size, result in results["sizes"].items():
+        lines.append(f"[dashboard] {int(size):,} shipments loaded in {result['load_s']}s "
+                     f"({result['load_items_per_s']:,} items/s)")
+    if "ratios" in results:
+        r = results["ratios"]
+        lines.append(f"[dashboard] ratio {r['of']} shipments (goal: total within {GOAL}x):")
+        for name, c in r["cases"].items():
+            verdict = "ok" if c["total"] <= GOAL else "OVER GOAL"
+            lines.append(f"[dashboard]   {name:<22} total {c['total']:.2f}x ({verdict})   in DynamoDB "
+                         f"{c['in_dynamodb']:.2f}x   app {c['app']:.2f}x   items read {c['items_read']:.2f}x")
+        lines.append(f"[dashboard] every case within {GOAL}x: {'yes' if r['within_goal'] else 'NO'}")
+    return lines
+
+
+def write_results(results: dict[str, Any], path: Path = RESULTS) -> None:
+    """Merge ``results`` into ``path`` under ``"dashboard_scaling"`` (other benches own the other keys)."""
+    from bench.results import merge
+
+    merge("dashboard_scaling", results, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard_scaling", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000")
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results/latest.json")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    measured = []
-    for size in sizes:
-        print(f"loading {size:,} shipments into one merchant's partition ...", flush=True)
-        result = measure(size, args.runs)
-        print(f"  loaded in {result['load_s']:.1f}s", flush=True)
-        measured.append(result)
-    print()
-    print(f"{'case':<22} {'shipments':>10} {'total ms':>9} {'in moto ms':>11} {'app ms':>7} {'items read':>11} "
-          f"{'calls':>6}")
-    for result in measured:
-        for name, c in result["cases"].items():
-            print(f"{name:<22} {result['size']:>10,} {c['total_ms']:>9.1f} {c['in_dynamodb_ms']:>11.1f} "
-                  f"{c['app_ms']:>7.1f} {c['items_read']:>11.0f} {c['calls']:>6.0f}")
-    if len(measured) >= 2:
-        small, large = measured[0], measured[-1]
-        print()
-        print(f"ratio {large['size']:,} / {small['size']:,} shipments (median of {args.runs} requests; goal <= 1.5x "
-              "for what the dashboard controls):")
-        for name in small["cases"]:
-            a, b = small["cases"][name], large["cases"][name]
-            print(f"  {name:<22} app {b['app_ms'] / a['app_ms']:.2f}x   items read "
-                  f"{b['items_read'] / max(a['items_read'], 1):.2f}x   total on moto "
-                  f"{b['total_ms'] / a['total_ms']:.1f}x (moto's Query is O(table))")
+    results = measure([int(s) for s in args.sizes.split(",")], args.runs)
+    for line in report(results):
+        print(line)
+    if not args.no_write:
+        write_results(results)
     return 0
 
 

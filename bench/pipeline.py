@@ -1,10 +1,13 @@
 """Ingest throughput and end-to-end latency on the embedded stack (one run, figures on stdout).
 
-(a) events/s through the emulated Kafka mapping and the ingest handler, next to the same emulator's raw
+(a) events/s through the emulated Kafka mapping and the ingest handler, next to the same DynamoDB's raw
     BatchWriteItem items/s and a naive consumer doing one PutItem per event (the original small repo's
     design), as ratios measured in the same process;
 (b) latency p50/p95/p99 from produce to the state being written and to the notification being logged,
     at a fixed offered rate.
+
+DynamoDB is whatever ``LocalPlatform`` chooses (local_runtime/services/dynamodb.py): DynamoDB Local when it
+can run, a given ``AWS_ENDPOINT_URL_DYNAMODB``, else moto; the first line printed names it.
 """
 
 from __future__ import annotations
@@ -97,6 +100,17 @@ def wait_assigned(platform: LocalPlatform, timeout_s: float = 60) -> None:
         time.sleep(0.1)
 
 
+def dynamodb_endpoint(platform: LocalPlatform) -> str:
+    """Where the platform's DynamoDB is (its own endpoint, else the AWS endpoint serving everything)."""
+    if platform.dynamodb is not None and platform.dynamodb.endpoint_url:
+        return platform.dynamodb.endpoint_url
+    return platform.aws.endpoint_url
+
+
+def dynamodb_description(platform: LocalPlatform) -> str:
+    return platform.dynamodb.description if platform.dynamodb is not None else "unknown"
+
+
 def raw_batch_write_rate(client: Any, table: str, items: list[dict[str, Any]]) -> float:
     """Items/s of plain BatchWriteItem (25 per call) of ``items`` into ``table``."""
     started = time.perf_counter()
@@ -126,13 +140,14 @@ def naive_consumer_rate(bootstrap: str, topic: str, client: Any, table: str, cou
     return done / (time.perf_counter() - (started or time.perf_counter()))
 
 
-def bench_ingest(events: int, naive_events: int) -> dict[str, float]:
-    """(a): the three rates on one moto server and one broker."""
+def bench_ingest(events: int, naive_events: int) -> dict[str, Any]:
+    """(a): the three rates on one DynamoDB and one broker."""
     tag = uuid.uuid4().hex[:6]
     platform = _platform(None, None, tag)
     try:
         platform.start(mappings=False)
-        endpoint, bootstrap = platform.aws.endpoint_url, platform.kafka.bootstrap_servers
+        endpoint, bootstrap = dynamodb_endpoint(platform), platform.kafka.bootstrap_servers
+        print(f"[ingest] DynamoDB: {dynamodb_description(platform)}", flush=True)
         sink = KafkaSink(bootstrap)
         recorded = MemorySink()
         summary = simulate(TeeSink(sink, recorded), rate=None, count=events, seed=5, shares=CLEAN,
@@ -160,7 +175,7 @@ def bench_ingest(events: int, naive_events: int) -> dict[str, float]:
     finally:
         platform.stop()
     return {"events": summary.produced, "ingest_eps": ingest_rate, "raw_batch_write_ips": raw_rate,
-            "naive_put_eps": naive_rate}
+            "naive_put_eps": naive_rate, "dynamodb": dynamodb_description(platform)}
 
 
 class _StampingSink(MemorySink):
@@ -184,13 +199,14 @@ class _StampingSink(MemorySink):
         return self.sink.flush(timeout)
 
 
-def bench_latency(rate: float, duration: float) -> dict[str, float]:
+def bench_latency(rate: float, duration: float) -> dict[str, Any]:
     """(b): offered load at ``rate`` for ``duration`` seconds through the whole running platform."""
     tag = uuid.uuid4().hex[:6]
     platform = _platform(None, None, tag)
     webhooks = start_webhook_sink()
     try:
         platform.start()
+        print(f"[latency] DynamoDB: {dynamodb_description(platform)}", flush=True)
         seed_merchants(platform, webhooks)
         wait_assigned(platform)  # a consumer group's first join takes seconds: not part of the latency
         sink = _StampingSink(KafkaSink(platform.kafka.bootstrap_servers))
@@ -201,9 +217,9 @@ def bench_latency(rate: float, duration: float) -> dict[str, float]:
         state_latency = [done - stamp / 1000 for done, stamps in platform.completed for stamp in stamps]
         assert platform.template is not None
         table = platform.template.physical_name("NotificationsTable")
-        client = aws.client("dynamodb", platform.aws.endpoint_url, platform.region)
+        client = aws.client("dynamodb", dynamodb_endpoint(platform), platform.region)
         notify_latency = []
-        for item in _query_all_merchants(client, table):
+        for item in _scan_all(client, table):
             event_id = item["change_key"]["S"].rsplit("#", 1)[1]
             if event_id in sink.sent_at and item["channel"]["S"] == "webhook":
                 logged = datetime.fromisoformat(item["created_at"]["S"]).timestamp()
@@ -211,8 +227,8 @@ def bench_latency(rate: float, duration: float) -> dict[str, float]:
     finally:
         platform.stop()
         webhooks.stop()
-    figures = {"offered_eps": rate, "duration_s": duration, "produced": summary.produced,
-               "notifications": len(notify_latency)}
+    figures: dict[str, Any] = {"offered_eps": rate, "duration_s": duration, "produced": summary.produced,
+                               "notifications": len(notify_latency), "dynamodb": dynamodb_description(platform)}
     for name, values in (("state", state_latency), ("notify", notify_latency)):
         for q in (50, 95, 99):
             figures[f"{name}_p{q}_s"] = percentile(values, q)
@@ -220,21 +236,16 @@ def bench_latency(rate: float, duration: float) -> dict[str, float]:
     return figures
 
 
-def _query_all_merchants(client: Any, table: str) -> list[dict[str, Any]]:
-    from local_runtime.simulator.world import merchant_records
-
+def _scan_all(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every notification log item (the table has no per-merchant index; a bench may Scan its own table)."""
     items: list[dict[str, Any]] = []
-    for merchant in merchant_records():
-        kwargs: dict[str, Any] = {"TableName": table, "IndexName": "by_merchant",
-                                  "KeyConditionExpression": "merchant_id = :m",
-                                  "ExpressionAttributeValues": {":m": {"S": merchant["merchant_id"]}}}
-        while True:
-            page = client.query(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return items
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,23 +255,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "latency"])
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results/latest.json")
     args = parser.parse_args(argv)
+    measured: dict[str, Any] = {}
     if "ingest" not in args.skip:
-        f = bench_ingest(args.events, args.naive_events)
+        f = measured["ingest"] = bench_ingest(args.events, args.naive_events)
         print(f"[ingest] {f['events']} events through the emulated MSK mapping + IngestFunction: "
               f"{f['ingest_eps']:.0f} events/s")
-        print(f"[ingest] same moto server, raw BatchWriteItem: {f['raw_batch_write_ips']:.0f} items/s; "
+        print(f"[ingest] same DynamoDB, raw BatchWriteItem: {f['raw_batch_write_ips']:.0f} items/s; "
               f"naive consumer (1 PutItem/event): {f['naive_put_eps']:.0f} events/s")
         print(f"[ingest] ratio vs raw batch write: {f['ingest_eps'] / f['raw_batch_write_ips']:.2f}x (target >= 0.5x); "
               f"vs naive consumer: {f['ingest_eps'] / f['naive_put_eps']:.1f}x (target >= 10x)")
     if "latency" not in args.skip:
-        f = bench_latency(args.rate, args.duration)
+        f = measured["latency"] = bench_latency(args.rate, args.duration)
         print(f"[latency] offered {f['offered_eps']:.0f} events/s for {f['duration_s']:.0f}s "
               f"({f['produced']} events, {f['notifications']} webhook notifications)")
         print(f"[latency] produce -> state written: p50 {f['state_p50_s']:.3f}s  p95 {f['state_p95_s']:.3f}s  "
               f"p99 {f['state_p99_s']:.3f}s (target p99 <= 1.0s)")
         print(f"[latency] produce -> notification logged: p50 {f['notify_p50_s']:.3f}s  "
               f"p95 {f['notify_p95_s']:.3f}s  p99 {f['notify_p99_s']:.3f}s (target p99 <= 1.5s)")
+    if measured and not args.no_write:
+        from bench.results import merge
+
+        merge("pipeline", measured)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ replica doubles the write units; reads stay in their region.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import uuid
@@ -291,17 +290,9 @@ def report(result: Mapping[str, Any]) -> list[str]:
 
 def write_results(result: Mapping[str, Any], path: Path = RESULTS) -> None:
     """Merge ``result`` into ``path`` under ``"cost"`` (other benches own the other keys)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        existing = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        existing = {}
-    if not isinstance(existing, dict):
-        existing = {}
-    existing["cost"] = result
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(existing, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    from bench.results import merge
+
+    merge("cost", result, path)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The recording proxy in front of the session's moto server: it forwards every request unchanged and
-meters exactly what bench.cost.capacity predicts."""
+"""The recording proxy in front of the session's DynamoDB (DynamoDB Local, as bench.cost runs it; moto when
+it cannot run): it forwards every request unchanged and meters exactly what bench.cost.capacity predicts."""
 
 from __future__ import annotations
 
@@ -23,15 +23,21 @@ def _client(service: str, endpoint: str) -> Any:
 
 
 @pytest.fixture
-def recorder(moto_endpoint: str) -> Iterator[DynamoDBRecorder]:
-    with DynamoDBRecorder(moto_endpoint) as proxy:
+def upstream(dynamodb_endpoint: str | None, moto_endpoint: str) -> str:
+    """The DynamoDB the proxy fronts: the session's DynamoDB Local, else moto."""
+    return dynamodb_endpoint or moto_endpoint
+
+
+@pytest.fixture
+def recorder(upstream: str) -> Iterator[DynamoDBRecorder]:
+    with DynamoDBRecorder(upstream) as proxy:
         yield proxy
 
 
 @pytest.fixture
-def table(moto_endpoint: str, unique_name: str) -> tuple[str, TableSchema]:
+def table(upstream: str, unique_name: str) -> tuple[str, TableSchema]:
     """A table with a KEYS_ONLY and an ALL global secondary index (created directly, not through the proxy)."""
-    client = _client("dynamodb", moto_endpoint)
+    client = _client("dynamodb", upstream)
     client.create_table(
         TableName=unique_name, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status", "owner")],
