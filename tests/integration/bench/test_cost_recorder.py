@@ -126,7 +126,8 @@ def test_reads_and_failed_conditions(recorder: DynamoDBRecorder, table: tuple[st
     assert recorder.errors == []
 
 
-def test_other_services_pass_through_unrecorded(recorder: DynamoDBRecorder) -> None:
-    recorder.recording = True
-    assert _client("sts", recorder.url).get_caller_identity()["Account"]
-    assert recorder.meter.snapshot() == {"tables": {}, "unrecorded": {}}
+def test_other_services_pass_through_unrecorded(moto_endpoint: str) -> None:
+    with DynamoDBRecorder(moto_endpoint) as recorder:  # moto serves STS; DynamoDB Local does not
+        recorder.recording = True
+        assert _client("sts", recorder.url).get_caller_identity()["Account"]
+        assert recorder.meter.snapshot() == {"tables": {}, "unrecorded": {}}
