@@ -136,6 +136,16 @@ class LocalPlatform:
             self._serve_dashboard(base_env)
         return self
 
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` where the platform runs it (DynamoDB and its streams on the chosen
+        DynamoDB, everything else on the AWS endpoint)."""
+        endpoint = self.aws.endpoint_url
+        if self.dynamodb is not None and service == "dynamodb" and self.dynamodb.endpoint_url:
+            endpoint = self.dynamodb.endpoint_url
+        elif service == "dynamodbstreams":
+            endpoint = self._streams_endpoint()
+        return aws.client(service, endpoint, getattr(self, "region", None) or self.options.region)
+
     def _deploy_clients(self) -> dict[str, Any] | None:
         """The DynamoDB client of the chosen DynamoDB, when it is not the AWS endpoint."""
         if self.dynamodb is None or self.dynamodb.endpoint_url is None:

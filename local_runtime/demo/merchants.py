@@ -7,7 +7,6 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from local_runtime.demo.webhook_sink import WebhookSink
-from local_runtime.services import aws
 from local_runtime.simulator.world import merchant_records
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ def seed_merchants(platform: LocalPlatform, sink: WebhookSink | None) -> list[di
     """Write the simulator's merchants to MerchantsTable; returns them with their (local) API keys."""
     assert platform.template is not None
     table = platform.template.physical_name("MerchantsTable")
-    dynamodb = aws.client("dynamodb", platform.aws.endpoint_url, platform.region)
+    dynamodb = platform.client("dynamodb")
     merchants = merchant_records()
     for m in merchants:
         item = {

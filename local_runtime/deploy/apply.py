@@ -124,10 +124,26 @@ class _Executor:
         for gsi in ins.global_secondary_indexes:
             if gsi["IndexName"] in existing:
                 continue
-            # DynamoDB creates one GSI per UpdateTable call.
+            # DynamoDB creates one GSI per UpdateTable call, and refuses the next (LimitExceededException)
+            # while one is still being created: wait until the table and its indexes are ACTIVE again.
             ddb.update_table(TableName=ins.table_name, AttributeDefinitions=list(ins.attribute_definitions),
                              GlobalSecondaryIndexUpdates=[{"Create": gsi}])
+            self._wait_until_active(ins.table_name)
             log.info("added GSI %s to existing table %s", gsi["IndexName"], ins.table_name)
+
+    def _wait_until_active(self, table_name: str, timeout_s: float = 120.0) -> None:
+        """Until the table and every index of it are ACTIVE (an index being created is not)."""
+        ddb = self.client("dynamodb")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            table = ddb.describe_table(TableName=table_name)["Table"]
+            indexes = table.get("GlobalSecondaryIndexes") or ()
+            statuses = [table.get("TableStatus"), *(g.get("IndexStatus") for g in indexes)]
+            if all(status in (None, "ACTIVE") for status in statuses):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{table_name} did not become ACTIVE within {timeout_s}s: {statuses}")
+            time.sleep(0.2)
 
     def _ensure_ttl(self, ins: CreateTable) -> None:
         ddb = self.client("dynamodb")
