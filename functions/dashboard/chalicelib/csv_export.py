@@ -5,6 +5,14 @@ invocation would hit the 29 s / 6 MB limits on a large merchant. So ``/api/v1/sh
 up to ``limit`` rows (default and maximum 1000) of the filtered list, newest first, and when more rows
 exist a ``Link: <...&cursor=...>; rel="next"`` header (also ``X-Next-Cursor``) to fetch the next page.
 A client loops until there is no ``Link``. Each page repeats the header row.
+
+Formula injection (OWASP "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection):
+spreadsheets run a cell that begins with ``=``, ``+``, ``-``, ``@``, tab, carriage return or line
+feed. Such a cell gets a leading ``'`` (which spreadsheets read as "this is text"), and so does one
+that only reaches such a character after leading whitespace or quote characters (``  =1+2``,
+``"=1+2``, ``'@SUM(A1)``), which some importers strip. Every field is wrapped in double quotes and
+embedded double quotes are doubled (RFC 4180 2.6, 2.7), so no separator inside a value (``,`` or the
+``;`` that some locales split on) can start a new cell.
 """
 
 from __future__ import annotations
@@ -16,7 +24,23 @@ from typing import Any
 COLUMNS = ("shipment_id", "status", "sub_status", "carrier", "tracking_number", "order_ref", "geo", "country",
            "city", "warehouse_id", "eta_date", "updated_at", "needs_attention", "attention_reason", "event_count",
            "late_count")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list, plus NUL (ASVS 1.2.10) and the full-width forms East Asian spreadsheets accept as
+# formula starts.
+_ACTIVE = frozenset("=+-@\t\r\n\0\uff1d\uff0b\uff0d\uff20")  # full width: = + - @
+# What an importer may strip before it looks at the first character: whitespace and quotes.
+_SKIPPED = " \t\r\n\v\f\u00a0\u3000'\"\u2018\u2019\u201c\u201d"  # and typographic quotes
+
+
+def neutralised(text: str) -> str:
+    """``text``, with a leading ``'`` when a spreadsheet could take it for a formula."""
+    if not text:
+        return text
+    if text[0] in _ACTIVE:
+        return "'" + text
+    rest = text.lstrip(_SKIPPED)
+    if rest != text and rest[:1] in _ACTIVE:
+        return "'" + text
+    return text
 
 
 def cell(value: Any) -> str:
@@ -25,13 +49,12 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return neutralised(str(value))
 
 
 def render(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL, doublequote=True)
     writer.writerow(COLUMNS)
     for row in rows:
         flat = {**row, "eta_date": (row.get("eta") or {}).get("date")}

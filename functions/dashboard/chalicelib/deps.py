@@ -30,7 +30,7 @@ def _get(name: str, factory: Callable[[], Any]) -> Any:
 
 
 def override(**values: Any) -> None:
-    """Replace dependencies by name: settings, dynamodb, publisher, clock, reader, merchants."""
+    """Replace dependencies by name: settings, dynamodb, publisher, clock, reader, merchants, throttle."""
     _overrides.update(values)
 
 
@@ -85,6 +85,16 @@ def merchants() -> Any:
         return MerchantKeys(dynamodb(), settings().merchants_table)
 
     return _get("merchants", build)
+
+
+def throttle() -> Any:
+    """Failed API-key attempts per client address (``throttle.FailureThrottle``)."""
+    def build() -> Any:
+        from chalicelib.throttle import FailureThrottle
+
+        return FailureThrottle()
+
+    return _get("throttle", build)
 
 
 def publisher() -> Any:

@@ -3,8 +3,9 @@ API), render with ``views``."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from chalice.app import Request, Response
 
@@ -30,16 +31,45 @@ def static(name: str) -> Response:
     return Response(_static_cache[name], status_code=200, headers={"Content-Type": STATIC_TYPES[name]})
 
 
-def _safe_next(value: str | None) -> str:
-    """Only our own paths: a relative path, never '//host' or a scheme."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+MAX_NEXT_CHARS = 2048
+_DECODE_ROUNDS = 4
+
+
+def _same_site_path(path: str) -> bool:
+    """A path on this host as browsers resolve it: one leading '/', never '//' or '/\\' (a host to
+    them), no backslash anywhere, no scheme, no control or format character (browsers drop tabs and
+    newlines from URLs, so '/<tab>/evil' would become '//evil')."""
+    if not path.startswith("/") or path.startswith(("//", "/\\")) or "\\" in path:
+        return False
+    if any(unicodedata.category(c).startswith("C") for c in path):
+        return False
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return False
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after login: ``value`` when it is a same-site path, and stays one however many times
+    it is percent-decoded; otherwise '/'. Non-ASCII characters are percent-encoded (Location is ASCII)."""
+    if not value or len(value) > MAX_NEXT_CHARS:
         return "/"
-    return value
+    value = "".join(c if c.isascii() else quote(c, safe="") for c in value)
+    candidate = value
+    for _ in range(_DECODE_ROUNDS):
+        if not _same_site_path(candidate):
+            return "/"
+        decoded = unquote(candidate)
+        if decoded == candidate:
+            return value
+        candidate = decoded
+    return "/"  # still changing after several decodings: nobody needs that
 
 
 def login_form(request: Request, params: dict[str, str]) -> Response:
     """GET /login."""
-    return html_response(views.login_page(base_path(request), next_path=_safe_next(params.get("next"))))
+    return html_response(views.login_page(base_path(request), next_path=safe_next(params.get("next"))))
 
 
 def login(request: Request) -> Response:
@@ -48,8 +78,8 @@ def login(request: Request) -> Response:
     raw = request.raw_body
     form = parse_qs(raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw)
     key = (form.get("api_key") or [""])[0].strip()
-    next_path = _safe_next((form.get("next") or ["/"])[0])
-    session = usecases.sign_in(key)
+    next_path = safe_next((form.get("next") or ["/"])[0])
+    session = usecases.sign_in(key, auth.client_address(request))
     if session is None:
         return html_response(views.login_page(base, "That API key is not valid.", next_path), 401)
     return redirect(f"{base}{next_path}", {"Set-Cookie": auth.session_cookie(session, auth.is_https(request))})

@@ -4,6 +4,10 @@ Never a Scan. ShipmentsTable's indexes project KEYS_ONLY (docs/ARCHITECTURE.md):
 of keys from the most selective index (newest first, with a Limit), then the page's items with one
 BatchGetItem, in the index's order; every other criterion is checked on the fetched items. Lists stop
 at the page size or at a read budget, so their cost depends on the page, not on the size of the table.
+
+Every list is keyed by the caller's merchant *and* filtered by it: an item whose ``merchant_id`` is not
+the caller's is dropped after it is read, whatever key it was found under (``<merchant>#<value>`` index
+keys of two merchants can collide when ids contain '#': ``m`` + ``x#DHL`` and ``m#x`` + ``DHL``).
 """
 
 from __future__ import annotations
@@ -56,10 +60,17 @@ def _everything(_item: Item) -> bool:
     return True
 
 
+def owned_by(merchant_id: str) -> Callable[[Item], bool]:
+    """Whether an item belongs to ``merchant_id`` (its own ``merchant_id`` attribute)."""
+    return lambda item: item.get("merchant_id") == merchant_id
+
+
 @dataclass(frozen=True)
 class ShipmentQuery:
-    """A shipments list: one Query on an index (its keys), and the criteria the fetched items must meet."""
+    """A shipments list: one Query on an index (its keys), and the criteria the fetched items must meet.
+    Whatever ``keep`` says, an item of another merchant than ``merchant_id`` is never kept."""
 
+    merchant_id: str
     index: str
     kwargs: dict[str, Any]
     scope: Scope  # what a cursor of this query is bound to, and the key attributes it holds
@@ -118,7 +129,7 @@ def shipment_query(settings: Settings, merchant_id: str, flt: ShipmentFilter) ->
     filtered = len(wanted) > 1 or bool(country or since)
     key_attrs = frozenset({"merchant_id", "shipment_id", index.hash_attr, index.range_attr or "shipment_id"})
     scope = Scope(f"shipments:{index.name}:{sorted(flt.as_dict().items())}", key_attrs)
-    return ShipmentQuery(index.name, kwargs, scope, keep, filtered)
+    return ShipmentQuery(m, index.name, kwargs, scope, keep, filtered)
 
 
 class Reader:
@@ -129,16 +140,19 @@ class Reader:
         self.settings = settings
 
     # -- generic ---------------------------------------------------------------------------------
-    def page(self, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
+    def page(self, merchant_id: str, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
              key_attrs: frozenset[str], budget: int = READ_BUDGET) -> Page:
-        """Up to ``limit`` items of a Query on a table (its items are whole)."""
-        return self._page(kwargs, limit, start_key, key_attrs, budget, fetch=None, keep=_everything, filtered=False)
+        """Up to ``limit`` items of ``merchant_id`` from a Query on a table (its items are whole)."""
+        return self._page(kwargs, limit, start_key, key_attrs, budget, fetch=None, keep=owned_by(merchant_id),
+                          filtered=False)
 
     def index_page(self, query: ShipmentQuery, limit: int, start_key: dict[str, Any] | None,
                    budget: int = READ_BUDGET) -> Page:
         """Up to ``limit`` shipments of a KEYS_ONLY index Query, fetched with BatchGetItem in index order."""
+        owned = owned_by(query.merchant_id)
         return self._page(query.kwargs, limit, start_key, query.scope.key_attrs, budget,
-                          fetch=self.shipments_by_keys, keep=query.keep, filtered=query.filtered)
+                          fetch=self.shipments_by_keys, keep=lambda item: owned(item) and query.keep(item),
+                          filtered=query.filtered)
 
     def _page(self, kwargs: dict[str, Any], limit: int, start_key: dict[str, Any] | None,
               key_attrs: frozenset[str], budget: int, *, fetch: Callable[[list[Item]], list[Item | None]] | None,
@@ -163,11 +177,9 @@ class Reader:
             result.read += int(response.get("ScannedCount", 0))
             returned = response.get("Items", [])
             lek = response.get("LastEvaluatedKey")
-            if fetch is None:
-                pairs = [(raw, from_attributes(raw)) for raw in returned]
-            else:
-                pairs = [(raw, item) for raw, item in zip(returned, fetch(returned), strict=True)
-                         if item is not None and keep(item)]
+            fetched = [from_attributes(raw) for raw in returned] if fetch is None else fetch(returned)
+            pairs = [(raw, item) for raw, item in zip(returned, fetched, strict=True)
+                     if item is not None and keep(item)]
             if len(pairs) > want:
                 items.extend(item for _, item in pairs[:want])
                 result.next_key = {a: pairs[want - 1][0][a] for a in key_attrs}
@@ -207,7 +219,7 @@ class Reader:
         return [found.get(key) for key in wanted]
 
     def _shipments(self, response: dict[str, Any]) -> list[Item]:
-        """The items behind one index Query response, in its order."""
+        """The items behind one index Query response, in its order (callers check whose they are)."""
         return [item for item in self.shipments_by_keys(response.get("Items", [])) if item is not None]
 
     def _all(self, kwargs: dict[str, Any], max_items: int) -> tuple[list[dict[str, Any]], bool]:
@@ -262,15 +274,16 @@ class Reader:
         items = [i for i in self._by_unique_index(BY_TOKEN, token) if i.get(BY_TOKEN.hash_attr) == token]
         return items[0] if len(items) == 1 else None
 
-    def timeline(self, entity: str) -> tuple[list[dict[str, Any]], bool]:
+    def timeline(self, entity: str, merchant_id: str) -> tuple[list[dict[str, Any]], bool]:
         """One entity's timeline in occurrence order (warehouse and carrier events together),
-        each item expanded with its event's fields."""
+        each item expanded with its event's fields; entries of another merchant's events are dropped."""
         items, truncated = self._all({
             "TableName": self.settings.timeline_table,
             "KeyConditionExpression": "entity = :e",
             "ExpressionAttributeValues": {":e": _s(entity)},
         }, TIMELINE_MAX)
-        return [expand(item) for item in items], truncated
+        expanded = (expand(item) for item in items)
+        return [item for item in expanded if item.get("merchant_id", merchant_id) == merchant_id], truncated
 
     def notifications(self, merchant_id: str, shipment_id: str, limit: int = 100) -> list[dict[str, Any]]:
         response = self.client.query(
@@ -279,11 +292,11 @@ class Reader:
             ExpressionAttributeValues={":k": _s(f"{merchant_id}#{shipment_id}")},
             ScanIndexForward=False, Limit=limit,
         )
-        return [from_attributes(i) for i in response["Items"]]
+        return [item for item in map(from_attributes, response["Items"]) if item.get("merchant_id") == merchant_id]
 
     def attention(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
         """The sparse by_attention index (only shipments that need attention), newest attention first."""
-        query = ShipmentQuery(BY_ATTENTION.name, {
+        query = ShipmentQuery(merchant_id, BY_ATTENTION.name, {
             "TableName": self.settings.shipments_table, "IndexName": BY_ATTENTION.name,
             "KeyConditionExpression": f"{BY_ATTENTION.hash_attr} = :m",
             "ExpressionAttributeValues": {":m": _s(attention_key(merchant_id))}, "ScanIndexForward": False,
@@ -304,7 +317,7 @@ class Reader:
         found: list[dict[str, Any]] = []
         for status in MOVING:
             hash_value = scoped(merchant_id, status)
-            query = ShipmentQuery(BY_STATUS.name, {
+            query = ShipmentQuery(merchant_id, BY_STATUS.name, {
                 "TableName": self.settings.shipments_table, "IndexName": BY_STATUS.name,
                 "KeyConditionExpression": f"{BY_STATUS.hash_attr} = :s AND {STATUS_KEY} < :cut",
                 "ExpressionAttributeValues": {":s": _s(hash_value), ":cut": _s(before_key)},
@@ -328,7 +341,8 @@ class Reader:
         )
         keys = response.get("Items", [])
         items = [{**item, INGESTED_KEY: key[INGESTED_KEY]["S"]}
-                 for key, item in zip(keys, self.shipments_by_keys(keys), strict=True) if item is not None]
+                 for key, item in zip(keys, self.shipments_by_keys(keys), strict=True)
+                 if item is not None and item.get("merchant_id") == merchant_id]
         return items, "LastEvaluatedKey" in response
 
     def count_stored_since(self, merchant_id: str, since: str, cap: int) -> int:
@@ -357,7 +371,7 @@ class Reader:
 
     def latest(self, merchant_id: str, limit: int) -> list[dict[str, Any]]:
         """The most recently stored shipments, newest first (by_ingested: the recent-activity list)."""
-        query = ShipmentQuery(BY_INGESTED.name, {
+        query = ShipmentQuery(merchant_id, BY_INGESTED.name, {
             "TableName": self.settings.shipments_table, "IndexName": BY_INGESTED.name,
             "KeyConditionExpression": f"{BY_INGESTED.hash_attr} = :m",
             "ExpressionAttributeValues": {":m": _s(merchant_id)}, "ScanIndexForward": False,
@@ -392,7 +406,7 @@ class Reader:
 
     # -- warehouses ------------------------------------------------------------------------------
     def warehouses(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
-        return self.page({
+        return self.page(merchant_id, {
             "TableName": self.settings.warehouses_table,
             "KeyConditionExpression": "merchant_id = :m",
             "ExpressionAttributeValues": {":m": _s(merchant_id)},
@@ -403,7 +417,7 @@ class Reader:
 
     # -- dead letters ----------------------------------------------------------------------------
     def dead_letters(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
-        return self.page({
+        return self.page(merchant_id, {
             "TableName": self.settings.dead_letter_table,
             "KeyConditionExpression": "merchant_id = :m",
             "ExpressionAttributeValues": {":m": _s(merchant_id)},

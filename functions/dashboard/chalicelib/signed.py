@@ -56,8 +56,8 @@ class Signer:
 
         The signature is checked before the payload is parsed, so nothing unsigned is ever decoded.
         """
-        if len(token) > self.max_chars or token.count(".") != 1:
-            raise Malformed(self.purpose)
+        if len(token) > self.max_chars or not token.isascii() or token.count(".") != 1:
+            raise Malformed(self.purpose)  # (hmac.compare_digest refuses non-ASCII text with a TypeError)
         payload, mac = token.split(".")
         if not hmac.compare_digest(mac, self._mac(secret, payload)):
             raise Forged(self.purpose)

@@ -108,7 +108,7 @@ def find_shipment(merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
 
 def _timeline_items(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool]:
     # TimelineTable's partition key of a shipment (written by the ingest service).
-    return deps.reader().timeline(f"{merchant_id}#S#{shipment_id}")
+    return deps.reader().timeline(f"{merchant_id}#S#{shipment_id}", merchant_id)
 
 
 def _timeline(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool]:
@@ -229,12 +229,13 @@ def replay_dead_letter(merchant_id: str, dlq_key: str) -> dict[str, Any]:
 
 
 # -- sign-in ---------------------------------------------------------------------------------------
-def sign_in(api_key: str) -> str | None:
-    """A signed session for a valid API key, or None. 404 when API-key login is off (AUTH_MODE=jwt)."""
+def sign_in(api_key: str, address: str) -> str | None:
+    """A signed session for a valid API key, or None. 404 when API-key login is off (AUTH_MODE=jwt);
+    429 while ``address`` is throttled for failed attempts (``throttle``)."""
     settings = deps.settings()
     if settings.auth_mode != "api_key":
         raise ApiError(404, "not_found", "API-key login is off (AUTH_MODE=jwt)")
-    merchant = deps.merchants().merchant_for_key(api_key) if api_key and len(api_key) <= 256 else None
+    merchant = auth.check_key(api_key, address, deps.merchants(), deps.throttle())
     if merchant is None:
         return None
     return auth.make_session(settings.session_secret, merchant, auth.hash_key(api_key))
