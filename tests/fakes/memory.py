@@ -49,11 +49,11 @@ class MemoryTimeline:
     entries: dict[tuple[str, str], TimelineEntry] = field(default_factory=dict)
     appends: int = 0
 
-    def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
+    def append(self, entries: Sequence[TimelineEntry]) -> dict[int, Exception]:
         self.appends += 1
         for entry in entries:
             self.entries[(entry.entity, entry.event.sort_key)] = entry
-        return []
+        return {}
 
     def histories(self, entities: Sequence[str]) -> dict[str, list[tuple[Any, Any]]]:
         return {entity: self.history(entity) for entity in entities}
@@ -70,11 +70,11 @@ class MemoryDeadLetters:
     letters: list[DeadLetter] = field(default_factory=list)
     broken: bool = False
 
-    def put(self, letters: Sequence[DeadLetter]) -> list[int]:
+    def put(self, letters: Sequence[DeadLetter]) -> dict[int, Exception]:
         if self.broken:
-            return list(range(len(letters)))
+            return {i: RuntimeError("dead-letter table unavailable") for i in range(len(letters))}
         self.letters.extend(letters)
-        return []
+        return {}
 
 
 @dataclass

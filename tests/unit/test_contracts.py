@@ -13,7 +13,9 @@ from logistics.contracts import (
     SHIPMENT,
     WAREHOUSE,
     ContractError,
+    is_id,
     kind_of,
+    parse,
     schema,
     to_domain,
     validate,
@@ -317,7 +319,84 @@ def test_occurred_at_that_matches_the_pattern_but_is_no_date():
     assert error_of(with_(MINIMAL_V1, occurred_at="2024-02-30T10:00:00Z")) == (
         "occurred_at: day is out of range for month"
     )
-    assert error_of(with_(WAREHOUSE_V1, occurred_at="2024-05-01T25:00:00Z")).startswith("occurred_at: ")
+    assert error_of(with_(WAREHOUSE_V1, occurred_at="0000-05-01T10:00:00Z")) == "occurred_at: year 0 is out of range"
+
+
+@pytest.mark.parametrize("occurred_at", ["2024-05-01T25:00:00Z", "2024-13-01T10:00Z", "2024-05-01T10:00:60Z",
+                                         "2024-05-01T10:00+24:00", "2024-05-01T10:00Z\n", "٢٠٢٤-05-01T10:00Z"])
+def test_the_pattern_admits_only_real_fields(occurred_at: str):
+    """Months 01-12, hours 00-23, offsets up to ±23:59; ``$`` is the very end and ``[0-9]`` is ASCII."""
+    assert "does not match" in error_of(with_(WAREHOUSE_V1, occurred_at=occurred_at))
+
+
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00+00:01", "9999-12-31T23:59-00:01"])
+def test_an_offset_that_leaves_years_1_to_9999_in_utc_is_no_date(occurred_at: str):
+    assert error_of(with_(MINIMAL_V1, occurred_at=occurred_at)).startswith("occurred_at: ")
+
+
+@pytest.mark.parametrize("occurred_at,utc", [
+    ("0001-01-01T00:00Z", "0001-01-01T00:00:00.000Z"),  # padded: every UTC key has the same width
+    ("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999Z"),
+    ("2024-05-01T00:30+23:59", "2024-04-30T00:31:00.000Z"),
+])
+def test_the_edges_that_are_dates(occurred_at: str, utc: str):
+    assert to_domain(with_(MINIMAL_V1, occurred_at=occurred_at)).occurred_utc == utc
+
+
+def test_eta_date_must_be_a_calendar_date():
+    eta = {"date": "2024-02-30"}
+    assert error_of(with_(MINIMAL_V1, eta=eta)) == "eta/date: day is out of range for month"
+    assert "does not match" in error_of(with_(MINIMAL_V1, eta={"date": "2024-13-01"}))
+
+
+@pytest.mark.parametrize("field", ["merchant_id", "shipment_id", "event_id"])
+@pytest.mark.parametrize("value", ["a#b", "a" * 129, "s1\n", "-s1", "s 1", "ｓ1", ""])
+def test_ids_that_could_break_a_key_are_refused(field: str, value: str):
+    assert f"invalid at {field}" in error_of(with_(MINIMAL_V1, **{field: value}))
+
+
+def test_ids_up_to_128_characters_are_ids():
+    assert is_id("a" * 128) and not is_id("a" * 129)
+    assert to_domain(with_(MINIMAL_V1, shipment_id="S/2024:a.b-c_" + "9" * 115)).shipment_id.startswith("S/")
+
+
+def parse_error(value: bytes) -> str:
+    with pytest.raises(ContractError) as info:
+        parse(value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("value,message", [
+    (b"NaN", "NaN is not a number JSON allows"),
+    (b'{"lat": -Infinity}', "-Infinity is not a number JSON allows"),
+    (b"1e-131", "out of the range DynamoDB can store"),
+    (b"1e126", "out of the range DynamoDB can store"),
+    (b"9.99999999999999999999e125", "out of the range"),  # fine as text, 1e126 as a float
+    (b"1e400", "out of the range"),
+    (b"1." + b"1" * 38, "more than 38 significant digits"),
+    (b"1" * 39, "more than 38 digits"),
+    (b"1" * 5000, "more than 38 digits"),  # not Python's 4,300-digit ValueError
+    (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+    (b'["\\ud800"]', "lone surrogate"),
+    (b'{"\\udfff": 1}', "lone surrogate"),
+    (b"[" * 33 + b"]" * 33, "nested more than 32 levels deep"),
+    (b"[" * 100_000, "nested more than 32 levels deep"),  # not a RecursionError
+    (b"\xff\xfe", "not UTF-8"),
+    (b"{", "value is not JSON"),
+])
+def test_parse_refuses_what_the_store_cannot_hold(value: bytes, message: str):
+    assert message in parse_error(value)
+
+
+def test_parse_reads_what_the_store_can_hold():
+    assert parse(b'[1e125, 1e-130, -0.0, 0, 12345678901234567890123456789012345678, "\\ud83d\\ude00", "\\u0000"]') == [
+        1e125, 1e-130, -0.0, 0, 12345678901234567890123456789012345678, "\U0001f600", "\x00"]
+    assert parse(b"[" * 32 + b"]" * 32) is not None
+
+
+def test_a_long_input_makes_a_short_reason():
+    message = error_of(with_(MINIMAL_V1, sub_status="x" * 60_000))
+    assert len(message) < 600
 
 
 def test_additional_property():

@@ -32,6 +32,10 @@ def _partial_response(
     failed: Collection[Hashable],
     identity: Callable[[Any], Hashable],
 ) -> BatchResponse:
+    if not failed:
+        # Nothing to name (also an event with no records, e.g. {"records": {}}, which Powertools refuses).
+        return {"batchItemFailures": []}
+
     def check(record: Any) -> None:
         # The work is already done; raising here is how BatchProcessor learns a record failed.
         ident = identity(record)

@@ -17,6 +17,27 @@ from logistics.domain.warehouse import WarehouseState
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (attribute names and values)
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, inner), = value.items()
+    if kind in ("S", "B"):
+        return len(inner.encode("utf-8", "surrogatepass")) if kind == "S" else len(inner)
+    if kind == "N":
+        return len(inner.strip("-").lstrip("0").replace(".", "")) // 2 + 2
+    if kind in ("M", "L"):
+        members = inner.items() if kind == "M" else ((None, v) for v in inner)
+        return 3 + sum(len(k.encode("utf-8", "surrogatepass")) if k else 0 for k, _ in members) + sum(
+            1 + _value_size(v) for v in (inner.values() if kind == "M" else inner))
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    return 1  # BOOL, NULL
+
+
+def item_size(attributes: dict[str, Any]) -> int:
+    """An upper estimate of a typed item's size by DynamoDB's rules (names + values)."""
+    return sum(len(name.encode("utf-8", "surrogatepass")) + _value_size(value) for name, value in attributes.items())
 
 
 def _plain(value: Any) -> Any:

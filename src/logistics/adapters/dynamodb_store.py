@@ -13,7 +13,9 @@ from botocore.exceptions import ClientError
 
 from logistics.adapters import index_keys
 from logistics.adapters.codec import (
+    MAX_ITEM_BYTES,
     from_attributes,
+    item_size,
     shipment_from_item,
     shipment_item,
     to_attributes,
@@ -21,7 +23,7 @@ from logistics.adapters.codec import (
     warehouse_item,
 )
 from logistics.adapters.retry import with_backoff
-from logistics.domain.ports import ShipmentKey, Versioned, WarehouseKey, WriteConflict
+from logistics.domain.ports import ShipmentKey, Unstorable, Versioned, WarehouseKey, WriteConflict
 from logistics.domain.shipment import ShipmentState
 from logistics.domain.warehouse import WarehouseState
 
@@ -95,14 +97,31 @@ class DynamoDBStateStore:
             put["ExpressionAttributeValues"] = {":v": {"N": str(stored.version)}}
         return put
 
-    def _save_one(self, put: dict[str, Any]) -> Exception | None:
+    def _save_one(self, put: dict[str, Any] | Exception) -> Exception | None:
+        if isinstance(put, Exception):
+            return put
         try:
             self.client.put_item(**put)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
                 return WriteConflict(f"{put['TableName']}: the stored version moved on")
+            if code == "ValidationException":  # e.g. above the 400 KB item size: no retry can help
+                return Unstorable(exc.response["Error"].get("Message") or str(exc))
             return exc
+        except ValueError as exc:  # text the request cannot encode
+            return Unstorable(f"{type(exc).__name__}: {exc}"[:500])
         return None
+
+    def _prepared(self, state: Any, stored: Versioned[Any] | None) -> dict[str, Any] | Exception:
+        try:
+            put = self._put(state, stored)
+        except Exception as exc:  # a value boto3 cannot serialise: this entity only, never the batch
+            return Unstorable(f"cannot serialise the item: {type(exc).__name__}: {exc}"[:500])
+        size = item_size(put["Item"])
+        if size > MAX_ITEM_BYTES:
+            return Unstorable(f"the item would be {size} bytes, above DynamoDB's {MAX_ITEM_BYTES}-byte limit")
+        return put
 
     def save(self, writes: Sequence[tuple[Any, Versioned[Any] | None]]) -> dict[int, Exception]:
         """One conditional PutItem per entity, several in flight at once.
@@ -110,6 +129,6 @@ class DynamoDBStateStore:
         Not TransactWriteItems: the entities are independent (one failing must not hold back the
         others), and emulators copy whole tables per transaction, which grows with the table.
         """
-        puts = [self._put(state, stored) for state, stored in writes]
+        puts = [self._prepared(state, stored) for state, stored in writes]
         results = list(self._pool.map(self._save_one, puts))
         return {i: error for i, error in enumerate(results) if error is not None}

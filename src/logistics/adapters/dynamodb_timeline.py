@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from logistics.adapters.codec import event_from_json, event_to_json, from_attributes, to_attributes
 from logistics.adapters.retry import with_backoff
 from logistics.domain.events import ShipmentEvent, WarehouseEvent
 from logistics.domain.folding import Disposition
-from logistics.domain.ports import TimelineEntry
+from logistics.domain.ports import TimelineEntry, Unstorable
 
 BATCH_WRITE_LIMIT = 25
 MAX_ROUNDS = 8
@@ -46,32 +48,95 @@ def expand(item: dict[str, Any]) -> dict[str, Any]:
     return {**fields, **{k: v for k, v in item.items() if k != "event"}}
 
 
-def _write_chunk(client: Any, table: str, chunk: dict[int, dict[str, Any]]) -> list[int]:
-    """One BatchWriteItem of up to 25 items, retrying unprocessed ones; returns positions not written."""
+def _put_alone(client: Any, table: str, attrs: dict[str, Any]) -> Exception | None:
+    """One item on its own (PutItem, botocore retries throttling); ``Unstorable`` if DynamoDB refuses it."""
+    try:
+        client.put_item(TableName=table, Item=attrs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationException":
+            return Unstorable(exc.response["Error"].get("Message") or str(exc))
+        return exc
+    except Exception as exc:  # the request could not even be sent (e.g. text the wire cannot encode)
+        return Unstorable(f"{type(exc).__name__}: {exc}") if isinstance(exc, ValueError) else exc
+    return None
+
+
+def _write_chunk(client: Any, table: str, chunk: dict[int, dict[str, Any]]) -> dict[int, Exception]:
+    """One BatchWriteItem of up to 25 items, retrying unprocessed ones; returns the errors of those not written.
+
+    BatchWriteItem refuses the whole request when one item is invalid (ValidationException: too large, a
+    value DynamoDB cannot hold, or two items with the same key): then each item is written on its own,
+    so one bad item never sinks the rest.
+    """
     pending = chunk
     for attempt in range(1, MAX_ROUNDS + 1):
         requests = [{"PutRequest": {"Item": attrs}} for attrs in pending.values()]
         try:
             response = client.batch_write_item(RequestItems={table: requests})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ValidationException":
+                return dict.fromkeys(pending, exc)
+            return _one_by_one(client, table, pending)
         except Exception:
-            return sorted(pending)
+            return _one_by_one(client, table, pending)
         unprocessed = response.get("UnprocessedItems", {}).get(table, [])
         if not unprocessed:
-            return []
+            return {}
         left = [u["PutRequest"]["Item"] for u in unprocessed]
         pending = {pos: attrs for pos, attrs in pending.items() if attrs in left}
         with_backoff.sleep_once(attempt)
-    return sorted(pending)
+    return dict.fromkeys(pending, RuntimeError(f"BatchWriteItem on {table} kept returning unprocessed items"))
 
 
-def batch_write(client: Any, table: str, items: Sequence[dict[str, Any]]) -> list[int]:
-    """Put items with BatchWriteItem (25 a call, several calls in flight); returns positions not written."""
-    chunks = [{start + n: to_attributes(item) for n, item in enumerate(items[start : start + BATCH_WRITE_LIMIT])}
-              for start in range(0, len(items), BATCH_WRITE_LIMIT)]
-    if len(chunks) <= 1:
-        return _write_chunk(client, table, chunks[0]) if chunks else []
-    failed = _POOL.map(lambda chunk: _write_chunk(client, table, chunk), chunks)
-    return sorted(position for positions in failed for position in positions)
+def _one_by_one(client: Any, table: str, pending: dict[int, dict[str, Any]]) -> dict[int, Exception]:
+    errors = {pos: _put_alone(client, table, attrs) for pos, attrs in pending.items()}
+    return {pos: error for pos, error in errors.items() if error is not None}
+
+
+def _attributes(item: dict[str, Any]) -> dict[str, Any] | Exception:
+    try:
+        return to_attributes(item)
+    except Exception as exc:  # a value boto3 cannot serialise (NaN, a float, too many digits...)
+        return Unstorable(f"cannot serialise the item: {type(exc).__name__}: {exc}"[:500])
+
+
+def batch_write(client: Any, table: str, items: Sequence[dict[str, Any]]) -> dict[int, Exception]:
+    """Put items with BatchWriteItem (25 a call, several calls in flight); returns errors of those not written.
+
+    Items that share a key within one request would make DynamoDB refuse the request: the last one wins
+    (the items here are idempotent rewrites of the same thing).
+    """
+    errors: dict[int, Exception] = {}
+    latest: dict[str, int] = {}
+    encoded: dict[int, dict[str, Any]] = {}
+    for position, item in enumerate(items):
+        attrs = _attributes(item)
+        if isinstance(attrs, Exception):
+            errors[position] = attrs
+            continue
+        encoded[position] = attrs
+        latest[json.dumps(_key_of(attrs), sort_keys=True)] = position
+    kept = sorted(latest.values())
+    chunks = [{pos: encoded[pos] for pos in kept[start : start + BATCH_WRITE_LIMIT]}
+              for start in range(0, len(kept), BATCH_WRITE_LIMIT)]
+    if len(chunks) == 1:
+        errors.update(_write_chunk(client, table, chunks[0]))
+    elif chunks:
+        for failed in _POOL.map(lambda chunk: _write_chunk(client, table, chunk), chunks):
+            errors.update(failed)
+    # A duplicate shares the fate of the copy that was written.
+    for position, attrs in encoded.items():
+        winner = latest[json.dumps(_key_of(attrs), sort_keys=True)]
+        if winner != position and winner in errors:
+            errors[position] = errors[winner]
+    return dict(sorted(errors.items()))
+
+
+_KEYS = ("entity", "at", "merchant_id", "dlq_key")  # the key attributes of the tables written in batches
+
+
+def _key_of(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: attrs[k] for k in _KEYS if k in attrs}
 
 
 class DynamoDBTimeline:
@@ -81,7 +146,7 @@ class DynamoDBTimeline:
         self.client = client
         self.table = table
 
-    def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
+    def append(self, entries: Sequence[TimelineEntry]) -> dict[int, Exception]:
         return batch_write(self.client, self.table, [entry_item(e) for e in entries])
 
     def histories(

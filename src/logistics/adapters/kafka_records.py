@@ -21,10 +21,14 @@ def record_id(topic: str, partition: int, offset: int) -> tuple[str, int]:
 
 
 def inbound_records(event: dict[str, Any]) -> list[InboundRecord]:
-    """Every record of the event, partitions in payload order, offsets in order within each."""
+    """Every record of the event, partitions in payload order, offsets in order within each.
+
+    An event without records (``{}``, ``{"records": {}}``, ``{"records": {"t-0": []}}``) gives none.
+    """
     records: list[InboundRecord] = []
-    for batch in (event.get("records") or {}).values():
-        for raw in batch:
+    partitions = event.get("records") if isinstance(event, dict) else None
+    for batch in (partitions or {}).values() if isinstance(partitions, dict) else ():
+        for raw in batch or ():
             topic, partition, offset = raw["topic"], int(raw["partition"]), int(raw["offset"])
             headers: dict[str, bytes] = {}
             error = None
@@ -33,18 +37,22 @@ def inbound_records(event: dict[str, Any]) -> list[InboundRecord]:
                 for header in raw.get("headers") or []:
                     for name, data in header.items():
                         # Java bytes are signed: AWS may send 0x80-0xFF as -128..-1.
-                        headers[name] = bytes(b & 0xFF for b in data)
+                        headers[str(name)] = bytes(b & 0xFF for b in data)
                 value = _b64(raw.get("value"))
                 key = _b64(raw.get("key"))
-            except (binascii.Error, ValueError, TypeError) as exc:
-                error = f"record is not valid base64 / byte data: {exc}"
+            except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
+                error = f"record is not valid base64 / byte data: {exc}"[:500]
+            try:
+                timestamp = int(raw.get("timestamp") or 0)
+            except (ValueError, TypeError):
+                timestamp = 0
             records.append(
                 InboundRecord(
                     id=record_id(topic, partition, offset),
                     source=f"{topic}-{partition}@{offset}",
                     value=value,
                     key=key,
-                    timestamp_ms=int(raw.get("timestamp") or 0),
+                    timestamp_ms=timestamp,
                     headers=headers,
                     decode_error=error,
                 )

@@ -17,7 +17,10 @@ def to_utc(timestamp: str) -> str:
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {timestamp!r} has no UTC offset")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    u = moment.astimezone(UTC)  # OverflowError when the offset takes it out of years 1-9999
+    # Formatted by hand: strftime's %Y does not pad years before 1000 on every platform.
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+            f".{u.microsecond // 1000:03d}Z")
 
 
 @dataclass(frozen=True)

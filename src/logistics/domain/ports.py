@@ -52,6 +52,11 @@ class WriteConflict(Exception):
     """The stored version moved on since it was read; read again and re-fold."""
 
 
+class Unstorable(Exception):
+    """The store refuses an item for what it holds (above the item size limit, a value it cannot
+    hold): writing it again can never succeed, so its records are dead-lettered, not retried."""
+
+
 ShipmentKey = tuple[str, str]  # (merchant_id, shipment_id)
 WarehouseKey = tuple[str, str]  # (merchant_id, warehouse_id)
 
@@ -63,7 +68,7 @@ class StateStore(Protocol):
         self, writes: Sequence[tuple[ShipmentState | WarehouseState, Versioned[Any] | None]]
     ) -> dict[int, Exception]:
         """Write new states conditionally on the versions read; returns errors by position
-        (``WriteConflict`` for a version mismatch)."""
+        (``WriteConflict`` for a version mismatch, ``Unstorable`` for a state the store cannot hold)."""
         ...
 
 
@@ -74,14 +79,16 @@ class Timeline(Protocol):
         """Every stored event of each entity, with its disposition."""
         ...
 
-    def append(self, entries: Sequence[TimelineEntry]) -> list[int]:
-        """Write entries idempotently; returns positions that could not be written."""
+    def append(self, entries: Sequence[TimelineEntry]) -> dict[int, Exception]:
+        """Write entries idempotently; returns the errors of those that could not be written, by
+        position (``Unstorable`` when retrying cannot help)."""
         ...
 
 
 class DeadLetterSink(Protocol):
-    def put(self, letters: Sequence[DeadLetter]) -> list[int]:
-        """Store dead letters; returns positions that could not be stored."""
+    def put(self, letters: Sequence[DeadLetter]) -> dict[int, Exception]:
+        """Store dead letters, each on its own (one that cannot be stored never holds back the others);
+        returns the errors of those that could not be stored, by position."""
         ...
 
 

@@ -4,16 +4,19 @@ One batch makes one conditional state write per touched shipment or warehouse, w
 number of its events in the batch. A record counts as done only when every entity it touches is
 stored (or, for poison, when its dead letter is stored); the rest are returned as failures so the
 event source retries them.
+
+Nothing a producer sends makes ``ingest`` raise: a record is stored, dead-lettered with its reason, or
+(only for what a retry can cure: throttling, a conflict, an unreachable store) named as failed. A
+state the store refuses for what it holds (``Unstorable``) dead-letters the records that touched it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logistics.contracts import ContractError, to_domain
+from logistics.contracts import ContractError, is_id, parse, to_domain
 from logistics.domain import shipment as shipments
 from logistics.domain import warehouse as warehouses
 from logistics.domain.events import ShipmentEvent, WarehouseEvent, shipment_view
@@ -24,12 +27,14 @@ from logistics.domain.ports import (
     StateStore,
     Timeline,
     TimelineEntry,
+    Unstorable,
     Versioned,
     WriteConflict,
 )
 
 DEFAULT_MAX_EVENT_BYTES = 65536
 CONFLICT_RETRIES = 3
+UNEXPECTED = "unexpected error"  # the reason's prefix when the platform, not the record, is at fault
 
 
 @dataclass(frozen=True)
@@ -73,36 +78,49 @@ class _Entity:
         return f"{self.key[0]}#{self.kind}#{self.key[1]}"
 
 
-def _decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseEvent | DeadLetter:
-    def poison(reason: str, payload: Any = None, *, oversized: bool = False) -> DeadLetter:
-        merchant = payload.get("merchant_id") if isinstance(payload, dict) else None
-        event_id = payload.get("event_id") if isinstance(payload, dict) else None
-        return DeadLetter(
-            source=record.source,
-            reason=reason,
-            value=record.value,
-            key=record.key,
-            timestamp_ms=record.timestamp_ms,
-            headers=record.headers,
-            merchant_id=merchant if isinstance(merchant, str) else None,
-            event_id=event_id if isinstance(event_id, str) else None,
-            oversized=oversized,
-        )
+def _letter(record: InboundRecord, reason: str, payload: Any = None, *, oversized: bool = False,
+            merchant_id: str | None = None, event_id: str | None = None) -> DeadLetter:
+    """The dead letter of a record. Only identifiers the contract admits are read from the payload: a
+    producer's garbage never ends up in a key."""
+    if isinstance(payload, dict):
+        merchant_id = merchant_id or payload.get("merchant_id")
+        event_id = event_id or payload.get("event_id")
+    return DeadLetter(
+        source=record.source,
+        reason=reason,
+        value=record.value,
+        key=record.key,
+        timestamp_ms=record.timestamp_ms,
+        headers=record.headers,
+        merchant_id=merchant_id if is_id(merchant_id) else None,
+        event_id=event_id if is_id(event_id) else None,
+        oversized=oversized,
+    )
 
+
+def _decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseEvent | DeadLetter:
     if record.decode_error:
-        return poison(record.decode_error)
+        return _letter(record, record.decode_error)
     if record.value is None:
-        return poison("record has no value")
+        return _letter(record, "record has no value")
     if len(record.value) > max_bytes:
-        return poison(f"value is {len(record.value)} bytes, above the {max_bytes}-byte limit", oversized=True)
+        return _letter(record, f"value is {len(record.value)} bytes, above the {max_bytes}-byte limit",
+                       oversized=True)
     try:
-        payload = json.loads(record.value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return poison(f"value is not JSON: {exc}")
+        payload = parse(record.value)
+    except ContractError as exc:
+        return _letter(record, str(exc))
     try:
         return to_domain(payload)
     except ContractError as exc:
-        return poison(str(exc), payload)
+        return _letter(record, str(exc), payload)
+
+
+def _safe_decode(record: InboundRecord, max_bytes: int) -> ShipmentEvent | WarehouseEvent | DeadLetter:
+    try:
+        return _decode(record, max_bytes)
+    except Exception as exc:  # a platform bug: it must not stall the batch; the dead letter is replayable
+        return _letter(record, f"{UNEXPECTED} reading the record: {type(exc).__name__}: {exc}"[:500])
 
 
 class Ingestor:
@@ -125,6 +143,7 @@ class Ingestor:
         result = IngestResult()
         entities: dict[tuple[str, str, str], _Entity] = {}
         letters: list[tuple[DeadLetter, Hashable]] = []
+        events_of: dict[Hashable, tuple[InboundRecord, str]] = {}
 
         def touch(kind: str, key: tuple[str, str], event: Any, record: InboundRecord) -> None:
             entity = entities.setdefault((kind, *key), _Entity(kind, key))
@@ -133,10 +152,12 @@ class Ingestor:
             entity.records.add(record.id)
 
         for record in records:
-            decoded = _decode(record, self.max_event_bytes)
+            decoded = _safe_decode(record, self.max_event_bytes)
             if isinstance(decoded, DeadLetter):
                 letters.append((decoded, record.id))
-            elif isinstance(decoded, WarehouseEvent):
+                continue
+            events_of[record.id] = (record, decoded.event_id)
+            if isinstance(decoded, WarehouseEvent):
                 touch("W", (decoded.merchant_id, decoded.warehouse_id), decoded, record)
                 view = shipment_view(decoded)
                 if view is not None:
@@ -145,23 +166,31 @@ class Ingestor:
                 touch("S", (decoded.merchant_id, decoded.shipment_id), decoded, record)
 
         failed: set[Hashable] = set()
-        if letters:
-            for position in self.dead_letters.put([letter for letter, _ in letters]):
-                failed.add(letters[position][1])
-            result.dead_lettered = len(letters) - len(failed)
-
+        unstorable: dict[Hashable, tuple[str, str]] = {}  # record id -> (why its state cannot be stored, merchant)
         pending = list(entities.values())
         for _attempt in range(CONFLICT_RETRIES + 1):
             if not pending:
                 break
-            pending = self._write(pending, result, failed)
+            pending = self._write(pending, result, failed, unstorable)
         for entity in pending:  # still conflicting after the retries: let the source retry
             failed |= entity.records
+
+        for record_id, (reason, merchant) in unstorable.items():
+            if record_id not in failed:  # a record that will be retried anyway is not dead-lettered now
+                record, event_id = events_of[record_id]
+                letters.append((_letter(record, reason, merchant_id=merchant, event_id=event_id), record_id))
+
+        if letters:
+            errors = self.dead_letters.put([letter for letter, _ in letters])
+            for position in errors:
+                failed.add(letters[position][1])
+            result.dead_lettered = len(letters) - len(errors)
 
         result.failed = [r.id for r in records if r.id in failed]
         return result
 
-    def _write(self, entities: list[_Entity], result: IngestResult, failed: set[Hashable]) -> list[_Entity]:
+    def _write(self, entities: list[_Entity], result: IngestResult, failed: set[Hashable],
+               unstorable: dict[Hashable, tuple[str, str]]) -> list[_Entity]:
         """One pass: fold and store each entity; returns those that hit a write conflict."""
         loaded_s = self.store.load_shipments(e.key for e in entities if e.kind == "S")
         loaded_w = self.store.load_warehouses(e.key for e in entities if e.kind == "W")
@@ -171,15 +200,31 @@ class Ingestor:
         entry_owner: list[_Entity] = []
         unchanged: list[_Entity] = []
 
+        def refuse(entity: _Entity, why: str) -> None:
+            for record_id in entity.records:
+                reason = f"state of {entity.entity} cannot be stored: {why}"[:1000]
+                unstorable.setdefault(record_id, (reason, entity.key[0]))
+
         stored_of = {id(e): (loaded_s if e.kind == "S" else loaded_w).get(e.key) for e in entities}
-        plans = {id(e): self._plan(e, stored_of[id(e)]) for e in entities}
+        plans: dict[int, tuple[Plan, list[Any]]] = {}
+        for entity in entities:
+            try:
+                plans[id(entity)] = self._plan(entity, stored_of[id(entity)])
+            except Exception as exc:  # a platform bug: contain it to this entity's records
+                refuse(entity, f"{UNEXPECTED} planning the fold: {type(exc).__name__}: {exc}")
+        entities = [e for e in entities if id(e) in plans]
         # Out-of-order arrivals need their entity's history: read those timelines together, not one by one.
         histories = self.timeline.histories([e.entity for e in entities if plans[id(e)][0] is Plan.REFOLD])
 
         for entity in entities:
             stored = stored_of[id(entity)]
             how, new = plans[id(entity)]
-            new_state, dispositions, events = self._fold(entity, stored, how, new, histories.get(entity.entity, []))
+            try:
+                new_state, dispositions, events = self._fold(entity, stored, how, new,
+                                                             histories.get(entity.entity, []))
+            except Exception as exc:  # a platform bug: contain it to this entity's records
+                refuse(entity, f"{UNEXPECTED} folding: {type(exc).__name__}: {exc}")
+                continue
             if new_state is None:
                 continue  # nothing new: every event was already folded in
             if stored is not None and new_state == stored.state and not events:
@@ -203,8 +248,13 @@ class Ingestor:
         # Timeline first: if the state write then fails, the redelivered events are folded again
         # and their timeline entries simply overwrite themselves.
         broken: set[int] = set()
-        for position in self.timeline.append(entries):
-            broken.add(id(entry_owner[position]))
+        for position, refused in self.timeline.append(entries).items():
+            owner = entry_owner[position]
+            broken.add(id(owner))
+            if isinstance(refused, Unstorable):
+                refuse(owner, f"its timeline entry for event {entries[position].event.event_id}: {refused}")
+            else:
+                failed |= owner.records
         conflicts: list[_Entity] = []
         to_save = [(w, o) for w, o in zip(writes, owners, strict=True) if id(o) not in broken]
         errors = self.store.save([w for w, _ in to_save]) if to_save else {}
@@ -212,14 +262,13 @@ class Ingestor:
             error = errors.get(position)
             if isinstance(error, WriteConflict):
                 conflicts.append(owner)
+            elif isinstance(error, Unstorable):
+                refuse(owner, str(error))
             elif error is not None:
                 failed |= owner.records
             else:
                 result.entities_written += 1
                 result.stored_events += len(owner.sources)
-        for owner in [*owners, *unchanged]:
-            if id(owner) in broken:
-                failed |= owner.records
         return conflicts
 
     @staticmethod
