@@ -174,9 +174,9 @@ def log_end(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> dict[s
         while time.monotonic() - quiet_since < idle_s and time.monotonic() < deadline:
             messages = reader.consume(num_messages=1000, timeout=0.3)
             for m in messages:
-                topic, partition, offset = m.topic(), m.partition(), m.offset()
-                if m.error() is None and topic is not None and partition is not None and offset is not None:
-                    ends[(topic, partition)] = max(ends[(topic, partition)], offset + 1)
+                name, partition, offset = m.topic(), m.partition(), m.offset()
+                if m.error() is None and name is not None and partition is not None and offset is not None:
+                    ends[(name, partition)] = max(ends[(name, partition)], offset + 1)
             if messages:
                 quiet_since = time.monotonic()
     finally:
@@ -445,9 +445,15 @@ class ControlledSink:
         self.delayed = 0  # responses held back
         self._lock = threading.Lock()
         self._rejected_before = 0
-        self._sink: WebhookSink | None = WebhookSink(self.secrets, on_delivery=self._received).start()
+        self._sink: WebhookSink | None = self._listen(0)
         self.port = self._sink.server.server_address[1]
         self.base_url = self._sink.base_url
+
+    def _listen(self, port: int) -> WebhookSink:
+        sink = WebhookSink(self.secrets, port=port, on_delivery=self._received)
+        # A held-back answer finds the sender gone (it timed out): not worth a traceback.
+        sink.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        return sink.start()
 
     def _received(self, payload: dict[str, Any]) -> None:
         with self._lock:
@@ -470,7 +476,7 @@ class ControlledSink:
 
     def up(self) -> None:
         if self._sink is None:
-            self._sink = WebhookSink(self.secrets, port=self.port, on_delivery=self._received).start()
+            self._sink = self._listen(self.port)
 
     @property
     def rejected(self) -> int:
