@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +29,16 @@ from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
 from local_runtime.services.dynamodb import DynamoDBChoice, Preference, choose_dynamodb
+from local_runtime.services.processes import ManagedProcess, stop_together
 
 log = logging.getLogger(__name__)
 
 KAFKA_PARAMETER = "KafkaBootstrapServers"  # passed the embedded broker's address when a template declares it
+# A stop with a time limit: the share of it given to invocations in flight, the extra moment a mapping gets to
+# commit and leave its group after that, and the least time a service gets between SIGTERM and SIGKILL.
+_DRAIN_SHARE = 0.5
+_CLOSE_S = 0.5
+_MIN_GRACE_S = 0.5
 
 
 class _Counters(Protocol):
@@ -52,7 +59,9 @@ class RunningMapping(Protocol):
 
     def start(self) -> None: ...
 
-    def stop(self) -> None: ...
+    def request_stop(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
 
@@ -97,6 +106,8 @@ class LocalPlatform:
         self.dashboard: Any = None
         self.dashboard_url: str | None = None
         self._dashboard_thread: threading.Thread | None = None
+        self._dashboard_stopper: threading.Thread | None = None
+        self._stop_requested_at: float | None = None
         self._checkpoints: Any = None
         self.schedules: ScheduleRunner | None = None
 
@@ -193,30 +204,91 @@ class LocalPlatform:
             mapping.start()
         log.info("started %d Kafka and %d stream mappings", len(self.kafka_mappings), len(self.stream_mappings))
 
-    def stop_mappings(self) -> None:
-        """Stop every mapping (each finishes its current invoke and commits what succeeded)."""
-        for mapping in [*self.kafka_mappings, *self.stream_mappings]:
-            mapping.stop()
+    def stop_mappings(self, timeout_s: float | None = None) -> None:
+        """Stop every mapping, all at once: each finishes its current invocation and commits what succeeded.
+
+        ``timeout_s`` bounds the wait for invocations in flight (None: each mapping's own default). A batch
+        whose invocation is still running then is left uncommitted (redelivered by the next start), unless it
+        completes later: its thread then commits it (never part of a batch the function did not report done).
+        """
+        mappings = [*self.kafka_mappings, *self.stream_mappings]
         self.kafka_mappings.clear()
         self.stream_mappings.clear()
+        for mapping in mappings:
+            mapping.request_stop()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
 
-    def stop(self) -> None:
-        """Stop schedules and mappings, the dashboard, the broker and the emulator, in that order."""
+        def stop(mapping: RunningMapping) -> None:
+            try:
+                if deadline is None:
+                    mapping.stop()
+                else:
+                    mapping.stop(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                log.exception("%s: stop failed", mapping.name)
+
+        threads = [threading.Thread(target=stop, args=(m,), name=f"stop-{m.name}", daemon=True) for m in mappings]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            # Past the deadline a stop only commits and leaves the group: a moment more, then move on.
+            thread.join(None if deadline is None else max(0.0, deadline + _CLOSE_S - time.monotonic()))
+
+    def request_stop(self) -> None:
+        """Begin stopping, without waiting: schedules and mappings start no new invocation and the dashboard
+        shuts down. :meth:`stop` then waits for them; its ``timeout_s`` counts from the first request."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
         if self.schedules is not None:
-            self.schedules.stop()
-            self.schedules = None
-        self.stop_mappings()
-        if self.dashboard is not None:
-            self.dashboard.shutdown()
-            self.dashboard.server.server_close()
-            self.dashboard = None
-        if self._dashboard_thread is not None:
-            self._dashboard_thread.join(5)
-            self._dashboard_thread = None
-        self.kafka.stop()
-        if self.dynamodb is not None:
-            self.dynamodb.stop()
-        self.aws.stop()
+            self.schedules.request_stop()
+        for mapping in [*self.kafka_mappings, *self.stream_mappings]:
+            mapping.request_stop()
+        if self._dashboard_stopper is None and self.dashboard is not None:
+            self._dashboard_stopper = threading.Thread(target=self._stop_dashboard, name="stop-dashboard",
+                                                       daemon=True)
+            self._dashboard_stopper.start()
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop schedules, mappings and the dashboard together, then the broker, DynamoDB Local and the
+        emulator together; returns once every process it started has exited (their ports are free).
+        Safe to call twice.
+
+        ``timeout_s`` bounds the whole stop, counted from :meth:`request_stop` when that came first (None: wait
+        for invocations in flight as long as they take). Invocations get half of it (see :meth:`stop_mappings`);
+        the services get what is left, at least half a second, between SIGTERM and SIGKILL.
+        """
+        self.request_stop()
+        assert self._stop_requested_at is not None
+        started, self._stop_requested_at = self._stop_requested_at, None
+        deadline = None if timeout_s is None else started + timeout_s
+
+        def left(minimum: float = 0.0) -> float | None:
+            return None if deadline is None else max(minimum, deadline - time.monotonic())
+
+        if timeout_s is None:
+            self.stop_mappings()
+        else:
+            self.stop_mappings(max(0.0, started + timeout_s * _DRAIN_SHARE - time.monotonic()))
+        schedules, self.schedules = self.schedules, None
+        if schedules is not None:
+            schedules.stop(30.0 if deadline is None else max(0.0, deadline - time.monotonic()))
+        dashboard, self._dashboard_stopper = self._dashboard_stopper, None
+        if dashboard is not None:
+            dashboard.join(left())
+        services: list[ManagedProcess] = [self.kafka]
+        if self.dynamodb is not None and self.dynamodb.embedded is not None:
+            services.append(self.dynamodb.embedded)
+        services.append(self.aws)
+        stop_together(services, left(_MIN_GRACE_S))
+
+    def _stop_dashboard(self) -> None:
+        dashboard, thread = self.dashboard, self._dashboard_thread
+        self.dashboard = self._dashboard_thread = None
+        if dashboard is not None:
+            dashboard.shutdown()
+            dashboard.server.server_close()
+        if thread is not None:
+            thread.join(5)
 
     def __enter__(self) -> LocalPlatform:
         return self.start()
@@ -266,8 +338,9 @@ class LocalPlatform:
             self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
             port = self.dashboard.server.server_address[1]
             self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
-            self._dashboard_thread = threading.Thread(target=self.dashboard.server.serve_forever, daemon=True,
-                                                      name="dashboard")
+            server = self.dashboard.server  # polled often, so a stop does not wait long for it
+            self._dashboard_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                                      daemon=True, name="dashboard")
             self._dashboard_thread.start()
             return
 

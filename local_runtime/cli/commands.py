@@ -37,7 +37,9 @@ UP_EXTENSIONS: tuple[up.Extension, ...] = (DemoExtension(),)
 COMMANDS: dict[str, Command] = {
     "invoke": Command(invoke.HELP, invoke.configure, invoke.run),
     "deploy": Command(deploy.HELP, deploy.configure, deploy.run),
-    "up": Command(up.HELP, partial(up.configure, extensions=UP_EXTENSIONS), partial(up.run, extensions=UP_EXTENSIONS)),
+    # `logistics up` ends its process itself once everything stopped (see up.run): Ctrl-C exits in seconds.
+    "up": Command(up.HELP, partial(up.configure, extensions=UP_EXTENSIONS),
+                  partial(up.run, extensions=UP_EXTENSIONS, end_process=True)),
     "simulate": Command(simulate.HELP, simulate.configure, simulate.run),
 }
 

@@ -9,6 +9,7 @@ recognises.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["HELP", "Extension", "Session", "banner", "configure", "platform_status", "run", "show_status"]
 
 HELP = "run the whole platform locally (embedded Kafka + AWS)"
+# What Ctrl-C gives LocalPlatform.stop; the session's own stop (about a second at most), closing the log and the
+# interpreter's exit come on top, and the whole must stay under 5 s on a busy machine.
+STOP_TIMEOUT_S = 3.0
 
 
 class Session(Protocol):
@@ -42,7 +46,8 @@ class Session(Protocol):
         ...
 
     def stop(self) -> None:
-        """Stop what it started that talks to the platform; called before the platform stops."""
+        """Stop what it started that talks to the platform, in a second or so; called once the platform was asked
+        to stop (its mappings start no new invocation) and before its services stop."""
         ...
 
     def close(self) -> None:
@@ -69,18 +74,43 @@ def configure(parser: argparse.ArgumentParser, extensions: Sequence[Extension] =
     parser.add_argument("--state-dir", default=".logistics", help="where stream checkpoints are kept")
     parser.add_argument("--partitions", type=int, default=3, help="partitions of the Kafka topics it creates")
     parser.add_argument("--status-every", type=float, default=1.0, help="seconds between status lines")
+    parser.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S,
+                        help=f"seconds Ctrl-C gives the platform to stop (default {STOP_TIMEOUT_S:g}): invocations "
+                             "still running after about half of it stay uncommitted and are delivered again next "
+                             "time; services still running at the end are killed")
     for extension in extensions:
         extension.add_arguments(parser)
 
 
-def run(args: argparse.Namespace, extensions: Sequence[Extension] = ()) -> int:
-    """Start everything, print what runs where, show counters until Ctrl-C / SIGTERM, stop everything."""
+def run(args: argparse.Namespace, extensions: Sequence[Extension] = (), *, end_process: bool = False) -> int:
+    """Start everything, print what runs where, show counters until Ctrl-C / SIGTERM, stop everything.
+
+    ``end_process`` (the ``logistics up`` command): once everything is stopped, end the process at once
+    (``os._exit``) instead of returning. All that is left then is threads of invocations the stop did not wait
+    for; a normal interpreter exit would wait for their worker pools, retrying against services already gone.
+    """
+    code = _serve(args, extensions)
+    if end_process:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
     from local_runtime.cloudformation import parse_parameter_overrides
     from local_runtime.runtime import LocalPlatform, PlatformOptions
 
     stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: leave now; the services get SIGTERM as their parent dies
+            os.write(2, b"\nstopping at once (the services stop with this process)\n")
+            os._exit(128 + signum)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
 
     options = PlatformOptions(
         template=args.template, config_env=args.config_env,
@@ -110,10 +140,13 @@ def run(args: argparse.Namespace, extensions: Sequence[Extension] = ()) -> int:
         print("\nstopping ...", file=sys.stderr)
         return 0
     finally:
+        # Everything stops at once against one deadline: the mappings start no new invocation while the
+        # simulator winds down, then the platform waits (bounded) for invocations and stops its services.
         stop.set()
+        platform.request_stop()
         for session in sessions:
             session.stop()
-        platform.stop()
+        platform.stop(timeout_s=args.stop_timeout)
         for session in sessions:
             session.close()
         sys.stdout = stdout

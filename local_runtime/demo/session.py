@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["MERCHANTS_TABLE", "DemoExtension", "DemoSession", "declares_demo"]
 
 MERCHANTS_TABLE = "MerchantsTable"
+# How long a stop waits for the simulator's producer to deliver what it buffered.
+_FLUSH_S = 0.5
 # Template parameters naming the topics the simulator produces to, and their defaults.
 TOPIC_PARAMETERS = (("ShipmentTopic", "shipment-events"), ("WarehouseTopic", "warehouse-events"))
 
@@ -95,7 +97,7 @@ class DemoSession:
 
         def produce() -> None:
             simulate(producer, rate=args.rate, duration=args.duration, seed=args.seed, topics=(shipment, warehouse),
-                     progress=False, truth=False, stop=stop.is_set)
+                     progress=False, truth=False, stop=stop.is_set, flush_timeout=_FLUSH_S)
 
         thread = threading.Thread(target=produce, name="simulator", daemon=True)
         thread.start()
@@ -108,11 +110,12 @@ class DemoSession:
         return self._status.render()
 
     def stop(self) -> None:
-        """Stop the simulator and its producer (the stop event is already set)."""
+        """Stop the simulator and its producer (the stop event is already set), in about a second at most:
+        what the broker has not acknowledged by then is simulated traffic that is simply not sent."""
         if self.simulator is not None:
-            self.simulator.join(timeout=15)
+            self.simulator.join(timeout=_FLUSH_S + 0.5)
         if self.producer is not None:
-            self.producer.close(5)
+            self.producer.close(0 if self.simulator is not None and self.simulator.is_alive() else _FLUSH_S)
             # Drop the producer before the broker goes, or librdkafka keeps reconnecting (and logging) to it.
             self.producer = self._status = None
             gc.collect()

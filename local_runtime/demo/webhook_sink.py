@@ -56,7 +56,8 @@ class WebhookSink:
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://{host}:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="webhook-sink")
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                                        name="webhook-sink")
 
     def url_for(self, merchant_id: str) -> str:
         """The webhook URL to register for ``merchant_id``."""

@@ -99,7 +99,8 @@ class EventSourceMapping(PollLoop, Generic[R]):
 
     @abstractmethod
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop polling after the current invocation and save the position of resolved records."""
+        """Stop polling after the current invocation and save the position of resolved records; an
+        invocation still running after ``timeout`` seconds is not waited for (see :class:`PollLoop`)."""
 
     @abstractmethod
     def _build_event(self, records: list[R]) -> dict[str, Any]:

@@ -24,7 +24,12 @@ class PollLoop(ABC):
 
     The host class sets ``name``, ``spec``, ``counters``, ``_stop`` and ``_thread`` in its constructor and
     provides ``poll_once()`` (the number of records it read or invoked; 0 = nothing happened) and
-    ``_busy()``; it may refine ``_poll_sync``, ``_caught_up`` and ``_on_idle``.
+    ``_busy()``; it may refine ``_poll_sync``, ``_caught_up``, ``_on_idle`` and ``_finish_stop``.
+
+    Stopping with a deadline: :meth:`_stop_loop` waits at most its ``timeout`` for the current poll. When the
+    poll (an invocation) is still running then, the loop thread itself runs ``_finish_stop()`` once that
+    invocation returns, so the position saved is always that of resolved records: a batch in flight at stop
+    either completes and is committed, or is not committed at all.
     """
 
     name: str
@@ -36,6 +41,10 @@ class PollLoop(ABC):
     idle_wait_s = 0.0  # pause of the thread after a poll that found nothing (0: poll_once waits by itself)
     sync_pause_s = 0.0  # the same for run_until / run_until_idle
     default_idle_s = 0.0  # how long run_until_idle wants to see nothing new before it returns
+    # Hand-off between a stop that stopped waiting and the loop thread (see _stop_loop / _run).
+    _loop_done = False
+    _late_finish = False
+    _handoff = threading.Lock()  # replaced per instance in start(); class-level only as a safe default
 
     @abstractmethod
     def poll_once(self) -> int:
@@ -61,35 +70,76 @@ class PollLoop(ABC):
         """Called when ``run_until_idle`` is about to return (e.g. to refresh the lag)."""
         return None
 
+    def _finish_stop(self) -> None:
+        """Save the position of resolved records and release the source (called once the loop is stopped)."""
+        return None
+
     def start(self) -> None:
-        """Run the poll loop in a daemon thread (no-op when the mapping is disabled or running)."""
+        """Run the poll loop in a daemon thread (no-op when the mapping is disabled or running).
+
+        After a :meth:`stop` that stopped waiting for an invocation, this first waits for that invocation
+        (its thread saves its position, then exits)."""
         if not self.spec.enabled:
             log.info("%s: disabled, not starting", self.name)
             return
-        if self._thread is not None and self._thread.is_alive():
-            return
+        old = self._thread
+        if old is not None and old.is_alive():
+            if not self._stop.is_set():
+                return
+            old.join()
         self._stop.clear()
+        self._handoff = threading.Lock()
+        self._loop_done = self._late_finish = False
         self._thread = threading.Thread(target=self._run, name=f"{self.thread_prefix}-{self.name}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                progress = self.poll_once()
-            except Exception as exc:  # keep the mapping alive; AWS keeps polling too
-                log.exception("%s: poll loop error", self.name)
-                self.counters.last_error = f"{type(exc).__name__}: {exc}"
-                self._stop.wait(1.0)
-                continue
-            if not progress and self.idle_wait_s:
-                self._stop.wait(self.idle_wait_s)
+        try:
+            while not self._stop.is_set():
+                try:
+                    progress = self.poll_once()
+                except Exception as exc:  # keep the mapping alive; AWS keeps polling too
+                    log.exception("%s: poll loop error", self.name)
+                    self.counters.last_error = f"{type(exc).__name__}: {exc}"
+                    self._stop.wait(1.0)
+                    continue
+                if not progress and self.idle_wait_s:
+                    self._stop.wait(self.idle_wait_s)
+        finally:
+            with self._handoff:
+                self._loop_done = True
+                late = self._late_finish
+            if late:  # stop() gave up waiting for this thread: finish here, after the invocation returned
+                try:
+                    self._finish_stop()
+                except Exception:
+                    log.exception("%s: finishing the stop failed", self.name)
 
-    def _stop_loop(self, timeout: float) -> None:
-        """Signal the loop and wait for the current poll (and its invocation) to finish."""
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current poll, without waiting (:meth:`stop` waits)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+
+    def _stop_loop(self, timeout: float) -> bool:
+        """Signal the loop and wait up to ``timeout`` for the current poll (and its invocation) to finish.
+
+        True: the loop has ended (or never ran); the caller runs :meth:`_finish_stop`. False: an invocation
+        is still running; the loop thread runs :meth:`_finish_stop` itself once it returns, and the records of
+        that invocation stay uncommitted until then.
+        """
+        self._stop.set()
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(max(0.0, timeout))
+        with self._handoff:
+            if not self._loop_done:
+                self._late_finish = True
+                log.warning("%s: an invocation is still running at the stop deadline; its records stay "
+                            "uncommitted unless it completes", self.name)
+                return False
+        thread.join()  # it is past its last poll: only the thread's exit is left
+        self._thread = None
+        return True
 
     @property
     def running(self) -> bool:

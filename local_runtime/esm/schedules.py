@@ -111,6 +111,8 @@ class ScheduleRunner:
         while not self._stop.is_set():
             now = time.monotonic()
             for spec in self.specs:
+                if self._stop.is_set():
+                    break
                 if now < due[spec.name]:
                     continue
                 due[spec.name] = now + spec.every_s / self.speedup
@@ -121,9 +123,14 @@ class ScheduleRunner:
                 self.fired[spec.name] += 1
             self._stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
-    def stop(self) -> None:
-        """Stop firing and wait for a run in progress."""
+    def request_stop(self) -> None:
+        """Stop firing (a run in progress finishes); returns at once."""
+        self._stop.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop firing and wait up to ``timeout`` seconds for a run in progress (a scheduled run has no
+        position to save: one cut short is simply the period's run)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(30)
+            self._thread.join(max(0.0, timeout))
             self._thread = None

@@ -69,6 +69,9 @@ class EmbeddedKafka(ManagedProcess):
         self._startup_timeout_s = startup_timeout_s
         self._extra_args = extra_args
         self.label = "Tansu"
+        # In memory there is nothing to save, and Tansu waits for its clients to hang up before it exits on
+        # SIGTERM (one whose invocation the stop did not wait for never does): a short grace, then SIGKILL.
+        self.stop_grace_s = 0.25 if storage_engine.startswith("memory:") else 10.0
 
     @property
     def bootstrap_servers(self) -> str:
@@ -95,11 +98,9 @@ class EmbeddedKafka(ManagedProcess):
         return self._bootstrap
 
     def stop(self, grace_s: float | None = None) -> None:
-        """SIGTERM, wait ``grace_s`` (default 1 s for memory storage, else 10 s), then SIGKILL; returns once
-        the process is gone. Safe to call twice."""
-        if grace_s is None:
-            grace_s = 1.0 if self.storage_engine.startswith("memory:") else 10.0
-        self._stop_process(grace_s)
+        """SIGTERM, wait ``grace_s`` (default :attr:`stop_grace_s`: 0.25 s for memory storage, else 10 s), then
+        SIGKILL; returns once the process is gone. Safe to call twice."""
+        self._stop_process(self.stop_grace_s if grace_s is None else grace_s)
         if not self.is_external:
             self._bootstrap = None
 

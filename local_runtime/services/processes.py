@@ -7,14 +7,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _START_ATTEMPTS = 3  # a chosen free port can be taken before the child binds it
@@ -69,6 +72,7 @@ class ManagedProcess:
     _process: subprocess.Popen[bytes] | None = None
     _log: Any = None
     label = "service"  # names the child in errors and log excerpts
+    stop_grace_s = 5.0  # how long the child gets after SIGTERM before SIGKILL
 
     def _spawn(self, command: Sequence[str], **popen: Any) -> subprocess.Popen[bytes]:
         """Start ``command`` with its output kept (explains a failed start), in its own session (Ctrl-C reaches
@@ -139,6 +143,30 @@ class ManagedProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_together(services: Iterable[ManagedProcess], grace_s: float | None = None) -> None:
+    """Stop several services at once: SIGTERM every child, give them their grace period in parallel (each
+    its ``stop_grace_s``, at most ``grace_s``), SIGKILL those still running, reap them all, then call each
+    service's ``stop()`` (which finds its child gone and only tidies up). Returns once every child is gone."""
+    services = list(services)
+    running = [(s, s._process) for s in services if s._process is not None and s._process.poll() is None]
+    for _, process in running:
+        process.terminate()
+    started = time.monotonic()
+    for service, process in running:
+        grace = service.stop_grace_s if grace_s is None else min(grace_s, service.stop_grace_s)
+        try:
+            process.wait(max(0.0, started + grace - time.monotonic()))
+            log.debug("%s exited %.2fs after SIGTERM", service.label, time.monotonic() - started)
+        except subprocess.TimeoutExpired:
+            log.info("%s did not exit within %.2fs of SIGTERM: killed", service.label, grace)
+            process.kill()
+    for _, process in running:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(10.0)
+    for service in services:
+        service.stop()
 
 
 def wait_until(answers: Callable[[], bool], what: str, timeout_s: float, is_alive: Callable[[], bool] | None) -> None:

@@ -171,8 +171,10 @@ def simulate(
     except KeyboardInterrupt:
         summary.interrupted = True
     try:
-        for out in injector.drain():  # late events still owed: a valid event is never lost
-            paced_send(out)
+        # Late events still owed: a valid event is never lost. Asked to stop, send them at once, unpaced.
+        drain_send = send if summary.interrupted else paced_send
+        for out in injector.drain():
+            drain_send(out)
         summary.undelivered = sink.flush(flush_timeout)
     except KeyboardInterrupt:
         summary.interrupted = True

@@ -127,8 +127,14 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling after the current invocation; checkpoints of resolved records are saved.
-        Records of a batch still being retried are not checkpointed (a restart retries them)."""
-        self._stop_loop(timeout)
+        Records of a batch still being retried are not checkpointed (a restart retries them).
+
+        An invocation still running after ``timeout`` seconds is not waited for: its records are not
+        checkpointed, unless it completes (the poll thread then saves the checkpoints itself)."""
+        if self._stop_loop(timeout):
+            self._finish_stop()
+
+    def _finish_stop(self) -> None:
         with self._lock:
             for shard in self._shards.values():
                 self._advance(shard)

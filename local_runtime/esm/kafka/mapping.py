@@ -150,8 +150,14 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling: the current invocation finishes, resolved offsets are committed, the consumer
         leaves the group. Records of a batch still being retried stay uncommitted (redelivered later).
-        ``start()`` may be called again afterwards (a new consumer joins the same group)."""
-        self._stop_loop(timeout)
+        ``start()`` may be called again afterwards (a new consumer joins the same group).
+
+        An invocation still running after ``timeout`` seconds is not waited for: its records stay uncommitted
+        and the poll thread commits and closes the consumer itself if (when) it returns."""
+        if self._stop_loop(timeout):
+            self._finish_stop()
+
+    def _finish_stop(self) -> None:
         with self._lock:
             if self._consumer is not None:
                 try:
