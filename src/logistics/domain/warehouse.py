@@ -13,6 +13,10 @@ INBOUND = frozenset({"received", "return_received"})  # stock arrives
 OUTBOUND_PICK = "picked"  # stock leaves the shelves for a shipment
 HANDLING = frozenset({"picked", "packed", "staged"})  # the shipment is being worked on here
 LEAVING = frozenset({"loaded", "dispatched"})  # the shipment leaves the building
+# Shipments on hand kept in the state (the item must fit DynamoDB's 400 KB: an entry is up to ~450 bytes).
+# Beyond it the entry that has been on hand longest is dropped and counted in ``on_hand_dropped``; the
+# complete list of shipments in a warehouse is the ``by_warehouse`` index of ShipmentsTable.
+MAX_ON_HAND = 500
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class WarehouseState:
     location: dict[str, Any] | None = None
     event_count: int = 0
     recent_event_ids: tuple[str, ...] = ()
+    on_hand_dropped: int = 0  # entries dropped from on_hand to keep it within MAX_ON_HAND
 
 
 @dataclass(frozen=True)
@@ -50,16 +55,22 @@ def _stock_after(stock: dict[str, int], event: WarehouseEvent) -> dict[str, int]
     return updated
 
 
-def _on_hand_after(on_hand: dict[str, dict[str, Any]], event: WarehouseEvent) -> dict[str, dict[str, Any]]:
+def _on_hand_after(on_hand: dict[str, dict[str, Any]], event: WarehouseEvent) -> tuple[dict[str, dict[str, Any]], int]:
+    """The shipments on hand after the event, and how many entries were dropped to stay within MAX_ON_HAND."""
     if event.shipment_id is None:
-        return on_hand
+        return on_hand, 0
     if event.event_type in HANDLING:
         since = on_hand.get(event.shipment_id, {}).get("since", event.occurred_utc)
         entry = {"since": since, "stage": event.event_type, "zone": event.zone}
-        return {**on_hand, event.shipment_id: entry}
+        updated = {**on_hand, event.shipment_id: entry}
+        if len(updated) <= MAX_ON_HAND:
+            return updated, 0
+        # The oldest arrival (ties: the smallest id) leaves the state; deterministic, so folds agree.
+        oldest = min(updated, key=lambda k: (str(updated[k].get("since")), k))
+        return {k: v for k, v in updated.items() if k != oldest}, 1
     if event.event_type in LEAVING:
-        return {k: v for k, v in on_hand.items() if k != event.shipment_id}
-    return on_hand
+        return {k: v for k, v in on_hand.items() if k != event.shipment_id}, 0
+    return on_hand, 0
 
 
 def step(state: WarehouseState | None, event: WarehouseEvent) -> WarehouseState:
@@ -71,10 +82,12 @@ def step(state: WarehouseState | None, event: WarehouseEvent) -> WarehouseState:
             updated_at=event.occurred_utc,
             high_water=event.sort_key,
         )
+    on_hand, dropped = _on_hand_after(state.on_hand, event)
     return replace(
         state,
         stock=_stock_after(state.stock, event),
-        on_hand=_on_hand_after(state.on_hand, event),
+        on_hand=on_hand,
+        on_hand_dropped=state.on_hand_dropped + dropped,
         location=event.location or state.location,
         updated_at=max(state.updated_at, event.occurred_utc),
         high_water=max(state.high_water, event.sort_key),

@@ -126,3 +126,16 @@ def test_fold_is_independent_of_input_order_and_duplicates():
         shuffled = events + rng.sample(events, 2)
         rng.shuffle(shuffled)
         assert fold(shuffled) == expected
+
+
+def test_on_hand_is_bounded_and_drops_the_longest_on_hand():
+    from logistics.domain.warehouse import MAX_ON_HAND
+
+    events = [wev(f"p{i}", "picked", i, (), shipment_id=f"s{i:04d}") for i in range(MAX_ON_HAND + 3)]
+    state = fold(events).state
+    assert state is not None and len(state.on_hand) == MAX_ON_HAND
+    assert state.on_hand_dropped == 3 and "s0000" not in state.on_hand and f"s{MAX_ON_HAND + 2:04d}" in state.on_hand
+    # forward in two halves gives the same state as the whole set (any arrival order)
+    half = fold(events[: MAX_ON_HAND // 2]).state
+    assert fold(events[MAX_ON_HAND // 2 :], half).state == state
+    assert fold(random.Random(3).sample(events, len(events))).state == state

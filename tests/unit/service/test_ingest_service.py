@@ -159,3 +159,57 @@ def test_correction_changes_terminal_state(parts):
     dispositions = {e.event.event_id: e.disposition for e in timeline.of("m1#S#s1")}
     assert dispositions[wrong["event_id"]] == Disposition.VOIDED
     assert dispositions[fix["event_id"]] == Disposition.CORRECTION
+
+
+# -- issue 10: nothing a producer sends stalls the batch ------------------------------------------------
+@pytest.mark.parametrize("raw,reason", [
+    (b'{"lat": NaN}', "NaN is not a number"),
+    (b"1" * 5000, "more than 38 digits"),  # was Python's ValueError (4,300-digit limit): the batch raised
+    (b"[" * 60_000, "nested more than 32 levels"),  # was RecursionError: the batch raised
+    (b'["\\ud800"]', "lone surrogate"),
+])
+def test_inputs_that_used_to_raise_are_dead_lettered(parts, raw, reason):
+    _, _, letters = parts
+    good = shipment_event("s1", merchant_id="m7")
+    result = make(parts).ingest([record(None, 0, raw=raw), record(good, 1)])
+    assert result.failed == [] and result.stored_events == 1
+    assert reason in letters.letters[0].reason
+
+
+def test_an_offset_past_year_9999_is_poison_not_an_overflow(parts):
+    _, _, letters = parts
+    bad = shipment_event("s1", at="9999-12-31T23:59:00-00:01")  # was OverflowError: the batch raised
+    result = make(parts).ingest([record(bad, 0), record(shipment_event("s2"), 1)])
+    assert result.failed == [] and result.stored_events == 1
+    assert letters.letters[0].reason.startswith("occurred_at: ")
+
+
+def test_a_payload_merchant_that_is_no_id_is_not_used_as_a_key(parts):
+    _, _, letters = parts
+    make(parts).ingest([record({"merchant_id": "a#b", "event_id": "", "event_type": "x"}, 0)])
+    assert letters.letters[0].merchant_id is None and letters.letters[0].event_id is None
+
+
+def test_a_state_the_store_cannot_hold_dead_letters_its_records_only(parts):
+    from logistics.domain.ports import Unstorable
+
+    _, _, letters = parts
+
+    class Refusing(MemoryStore):
+        def save(self, writes):
+            errors = super().save([w for w in writes if w[0].shipment_id != "big"])
+            kept = [i for i, w in enumerate(writes) if w[0].shipment_id != "big"]
+            result = {kept[i]: e for i, e in errors.items()}
+            result.update({i: Unstorable("Item size has exceeded the maximum allowed size")
+                           for i, w in enumerate(writes) if w[0].shipment_id == "big"})
+            return result
+
+    refusing = Refusing()
+    ingestor = Ingestor(refusing, MemoryTimeline(), letters)
+    result = ingestor.ingest([record(shipment_event("big", merchant_id="m5"), 0),
+                              record(shipment_event("small", merchant_id="m5"), 1)])
+    assert result.failed == []  # never retried forever
+    assert ("m5", "small") in refusing.shipments and ("m5", "big") not in refusing.shipments
+    [letter] = letters.letters
+    assert letter.source == "shipment-events-0@0" and letter.merchant_id == "m5"
+    assert letter.reason.startswith("state of m5#S#big cannot be stored: Item size")
