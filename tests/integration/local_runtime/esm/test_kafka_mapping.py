@@ -553,3 +553,53 @@ def test_background_thread_start_and_stop(kafka: str) -> None:
     assert status["running"] and status["invocations"] >= 1
     assert status["assigned"] == [f"{topic}-0", f"{topic}-1"]
     assert broker_committed(kafka, m.group_id) == ends
+
+
+def test_stop_with_a_deadline_leaves_the_batch_in_flight_uncommitted_until_it_completes(kafka: str) -> None:
+    """A stop does not wait past its timeout for an invocation: nothing of that batch is committed then; once
+    the invocation completes, its thread commits the batch and leaves the group (never half of it)."""
+    topic = new_topic(kafka)
+    produce(kafka, topic, [{"value": json.dumps({"i": i}).encode()} for i in range(10)])
+    entered, release = threading.Event(), threading.Event()
+    events: list[dict[str, Any]] = []
+
+    def invoke(event: dict[str, Any]) -> None:
+        events.append(event)
+        entered.set()
+        assert release.wait(30)
+
+    m = mapping(spec(topic, batch_size=100, maximum_batching_window_s=0.2), invoke, kafka)
+    m.start()
+    assert entered.wait(20)
+    started = time.monotonic()
+    m.stop(timeout=0.3)
+    assert time.monotonic() - started < 2
+    assert m.running  # its thread is still in the invocation
+    assert broker_committed(kafka, m.group_id) == {}  # nothing of the batch in flight
+    release.set()
+    deadline = time.monotonic() + 20
+    while m.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not m.running and len(events) == 1
+    batch = offsets_of(events[0])[f"{topic}-0"]
+    # Completed: the whole batch is committed, and nothing after it.
+    assert broker_committed(kafka, m.group_id) == {0: batch[-1] + 1}
+    m.start()  # a restart after such a stop resumes after the committed batch
+    m.stop()
+
+
+def test_stop_with_a_deadline_commits_a_batch_that_completes_in_time(kafka: str) -> None:
+    topic = new_topic(kafka)
+    ends = produce(kafka, topic, [{"value": json.dumps({"i": i}).encode()} for i in range(5)])
+    entered = threading.Event()
+
+    def invoke(event: dict[str, Any]) -> None:
+        entered.set()
+        time.sleep(0.3)
+
+    m = mapping(spec(topic, maximum_batching_window_s=0.1), invoke, kafka)
+    m.start()
+    assert entered.wait(20)
+    m.stop(timeout=5)
+    assert not m.running
+    assert broker_committed(kafka, m.group_id) == ends

@@ -100,3 +100,68 @@ def test_background_thread_survives_poll_errors_and_stops() -> None:
     assert m.running and m.counters.last_error == "RuntimeError: broken source"
     m._stop_loop(timeout=5)
     assert not m.running
+
+
+class Finishing(Scripted):
+    """Each poll blocks until ``release`` is set (an invocation in flight); ``_finish_stop`` is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.in_poll = threading.Event()
+        self.release = threading.Event()
+        self.finished_by: list[str] = []
+
+    def poll_once(self) -> int:
+        self.polls += 1
+        self.in_poll.set()
+        assert self.release.wait(10)
+        return 1
+
+    def _finish_stop(self) -> None:
+        self.finished_by.append(threading.current_thread().name)
+
+
+def test_stop_loop_finishes_in_the_caller_when_the_poll_ends_in_time() -> None:
+    m = Finishing()
+    m.start()
+    assert m.in_poll.wait(5)
+    threading.Timer(0.05, m.release.set).start()
+    assert m._stop_loop(timeout=5) is True
+    assert not m.running and m.finished_by == []  # the caller runs _finish_stop (as stop() does)
+
+
+def test_stop_loop_gives_up_at_its_timeout_and_the_loop_thread_finishes_after_its_poll() -> None:
+    m = Finishing()
+    m.start()
+    assert m.in_poll.wait(5)
+    started = time.monotonic()
+    assert m._stop_loop(timeout=0.05) is False
+    assert time.monotonic() - started < 1
+    assert m.running and m.finished_by == []  # the invocation is still in flight: nothing saved yet
+    m.release.set()
+    deadline = time.monotonic() + 5
+    while m.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not m.running and m.polls == 1  # no new poll after the stop
+    assert m.finished_by == ["esm-scripted"]  # saved by the loop thread, once its poll returned
+
+
+def test_start_after_a_stop_that_gave_up_waits_for_the_old_poll_first() -> None:
+    m = Finishing()
+    m.start()
+    assert m.in_poll.wait(5)
+    assert m._stop_loop(timeout=0.01) is False
+    threading.Timer(0.1, m.release.set).start()
+    m.start()  # joins the old thread (which finishes its stop), then polls again
+    assert m.finished_by == ["esm-scripted"] and m.running
+    assert m._stop_loop(timeout=5) is True
+
+
+def test_request_stop_returns_at_once_and_the_loop_ends_after_its_poll() -> None:
+    m = Finishing()
+    m.start()
+    assert m.in_poll.wait(5)
+    m.request_stop()
+    assert m.running
+    m.release.set()
+    assert m._stop_loop(timeout=5) is True and m.polls == 1

@@ -39,3 +39,27 @@ def test_runner_fires_eventbridge_shaped_events_on_time() -> None:
     assert event["resources"] == ["arn:aws:events:eu-west-1:123456789012:rule/FnTick"]
     assert set(scheduled_event(spec, "r", "a")) == {"version", "id", "detail-type", "source", "account", "time",
                                                     "region", "resources", "detail"}
+
+
+def test_stop_waits_for_a_run_at_most_its_timeout_and_fires_nothing_after() -> None:
+    import threading
+
+    running, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def invoke(name: str, event: dict) -> None:
+        calls.append(name)
+        running.set()
+        release.wait(10)
+
+    specs = [ScheduleSpec("A", "Fa", "rate(1 minute)", 60), ScheduleSpec("B", "Fb", "rate(1 minute)", 60)]
+    runner = ScheduleRunner(specs, invoke, "eu-west-1", "123456789012", speedup=6000)
+    runner.start()
+    assert running.wait(5)
+    runner.request_stop()
+    started = time.monotonic()
+    runner.stop(timeout=0.1)
+    assert time.monotonic() - started < 1
+    release.set()
+    time.sleep(0.1)
+    assert calls == ["Fa"]  # Fb was due too, but the stop came first
