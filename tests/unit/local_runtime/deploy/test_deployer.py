@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from local_runtime.deploy import (
     plan,
 )
 from local_runtime.services import aws
+from local_runtime.services.dynamodb import choose_dynamodb
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 STREAM_TEMPLATE = FIXTURES / "dynamodb_stream" / "template.yaml"
@@ -137,6 +140,29 @@ def test_deploy_creates_table_with_stream_gsis_lsi_ttl_and_is_idempotent(moto_en
     assert again.to_dict()["resources"]["ItemsTable"]["StreamArn"] == items.attributes["StreamArn"]
 
 
+@pytest.fixture
+def own_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A DynamoDB of this test's own: on a DynamoDB Local holding many TTL tables (the suite's), an index added by
+    UpdateTable can stay CREATING for minutes (docs/LOCAL_DYNAMODB.md)."""
+    saved = {name: os.environ.get(name) for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")}
+    for name in saved:
+        monkeypatch.delenv(name, raising=False)
+    choice = choose_dynamodb(aws_is_external=False)
+    if choice.embedded is None:  # no DynamoDB Local here: the suite's endpoints (or moto) as they were
+        for name, value in saved.items():
+            if value is not None:
+                monkeypatch.setenv(name, value)
+        yield
+        return
+    for name, value in choice.env().items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield
+    finally:
+        choice.stop()
+
+
+@pytest.mark.usefixtures("own_dynamodb")
 def test_deploy_converges_an_existing_table(moto_endpoint: str, unique_name: str) -> None:
     ddb = aws.client("dynamodb", moto_endpoint, "us-east-1")
     ddb.create_table(
