@@ -151,8 +151,22 @@ def committed(d: Deployed) -> dict[str, int]:
     return dict(totals)
 
 
-def log_end(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> dict[str, int]:
-    """Per topic, the sum over partitions of (last offset + 1), found by reading every partition to its end.
+@dataclass
+class LogReading:
+    """What the topics hold, read from the broker."""
+
+    ends: dict[str, int]  # per topic, the sum over partitions of (last offset + 1)
+    records: int  # records read
+    distinct: int  # distinct (topic, key, value) among them: records - distinct were appended twice
+
+    @property
+    def gaps(self) -> int:
+        """Offsets with no record (a batch the broker numbered but never stored)."""
+        return sum(self.ends.values()) - self.records
+
+
+def read_log(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> LogReading:
+    """Read every partition of the mappings' topics to its end.
 
     Read rather than asked: a producer retry may have appended a record twice, and Tansu's ListOffsets
     answers the base offset of the last batch + 1, not the offset after its last record.
@@ -162,6 +176,8 @@ def log_end(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> dict[s
     reader = Consumer({"bootstrap.servers": d.bootstrap, "group.id": f"log-end-{uuid.uuid4().hex[:8]}",
                        "enable.auto.commit": False, "log_level": 0})
     ends: dict[tuple[str, int], int] = {}
+    seen: set[tuple[str, int, int]] = set()
+    digests: set[tuple[str, bytes, bytes]] = set()
     try:
         assignment = []
         for topic in d.topics:
@@ -177,6 +193,8 @@ def log_end(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> dict[s
                 name, partition, offset = m.topic(), m.partition(), m.offset()
                 if m.error() is None and name is not None and partition is not None and offset is not None:
                     ends[(name, partition)] = max(ends[(name, partition)], offset + 1)
+                    seen.add((name, partition, offset))
+                    digests.add((name, m.key() or b"", hashlib.sha256(m.value() or b"").digest()))
             if messages:
                 quiet_since = time.monotonic()
     finally:
@@ -184,7 +202,12 @@ def log_end(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> dict[s
     totals: Counter[str] = Counter()
     for (topic, _), end in ends.items():
         totals[topic] += end
-    return {t: totals[t] for t in d.topics}
+    return LogReading({t: totals[t] for t in d.topics}, len(seen), len(digests))
+
+
+def log_end(d: Deployed) -> dict[str, int]:
+    """Per topic, the sum over partitions of (last offset + 1), read from the broker (see :func:`read_log`)."""
+    return read_log(d).ends
 
 
 def stream_changes(d: Deployed) -> Counter[str]:
@@ -353,6 +376,8 @@ class Outcome:
     late: int = 0
     poison: int = 0
     log_records: int = 0
+    log_appended_twice: int = 0  # records a producer retry appended again
+    log_gaps: int = 0  # offsets without a record
     status_changes: int = 0
     webhooks_received: int = 0
     webhook_duplicates: int = 0  # received again before deduplication on id (at-least-once)
@@ -376,7 +401,8 @@ def assert_nothing_lost_nothing_twice(target: Pipeline | Deployed, sink: Any, su
     for s in summaries:
         produced.update(s.per_topic)
         assert not s.undelivered and not s.delivery_failed, "the producer itself lost messages"
-    ends = log_end(d)
+    log = read_log(d)
+    ends = log.ends
     for topic in d.topics:  # a producer retry may append twice, never less
         assert ends.get(topic, 0) >= produced.get(topic, 0), (topic, ends, dict(produced))
 
@@ -417,7 +443,10 @@ def assert_nothing_lost_nothing_twice(target: Pipeline | Deployed, sink: Any, su
         duplicates_produced=sum(s.duplicates for s in summaries),
         late=sum(s.late for s in summaries),
         poison=len(poison),
-        log_records=sum(ends.values()),
+        log_records=log.records,
+        # The simulator's duplicates are byte-identical copies too: what is left was appended by a retry.
+        log_appended_twice=log.records - log.distinct - sum(s.duplicates for s in summaries),
+        log_gaps=log.gaps,
         status_changes=len(expected),
         webhooks_received=sum(received.values()),
         webhook_duplicates=sum(n - 1 for n in received.values() if n > 1),
