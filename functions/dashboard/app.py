@@ -16,12 +16,21 @@ from chalice import Chalice
 from chalice.app import Response
 from chalicelib import api, guard, pages
 from chalicelib.auth import route_authorizer
-from chalicelib.http import base_path, json_response, path_param, query, resolve_proxy_event, secure
+from chalicelib.http import (
+    base_path,
+    drop_body_type,
+    json_response,
+    path_param,
+    query,
+    resolve_proxy_event,
+    secure,
+)
 from chalicelib.settings import auth_mode
 
 
 class DashboardApp(Chalice):
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        drop_body_type(event)
         if resolve_proxy_event(event, list(self.routes)) is None:
             body = {"error": {"code": "not_found", "message": "no such route"}}
             return secure(json_response(body, 404)).to_dict()

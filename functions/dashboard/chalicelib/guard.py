@@ -66,7 +66,10 @@ def _routing_error(response: Response) -> ApiError | None:
     if not isinstance(body, dict) or "Code" not in body:
         return None
     headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
-    return ApiError(response.status_code, code, str(body.get("Message", code)), headers=headers)
+    # Chalice's message quotes the request's Content-Type; ours does not echo headers.
+    message = "method not allowed here" if response.status_code == 405 else \
+        "unsupported Content-Type for this route (forms: application/x-www-form-urlencoded)"
+    return ApiError(response.status_code, code, message, headers=headers)
 
 
 def guard(request: Request, get_response: Any) -> Response:

@@ -59,6 +59,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def html_response(text: str, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
+    # A lone surrogate (which no UTF-8 page can hold) becomes '?' here instead of failing the response.
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
     return Response(text, status_code=status, headers={"Content-Type": "text/html; charset=utf-8", **(headers or {})})
 
 
@@ -124,6 +126,20 @@ def match_route(routes: list[str], path: str) -> tuple[str, dict[str, str]] | No
         else:
             return route, captured
     return None
+
+
+def drop_body_type(event: dict[str, Any]) -> None:
+    """A GET or HEAD has no body, so its Content-Type says nothing: remove it, or Chalice would answer a
+    GET sent with, say, ``Content-Type: text/plain`` with a 415 (it checks every route's content types,
+    ``application/json`` by default, whatever the method)."""
+    method = (event.get("requestContext") or {}).get("httpMethod") or event.get("httpMethod")
+    if method not in ("GET", "HEAD"):
+        return
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field)
+        if isinstance(headers, dict):
+            for name in [n for n in headers if isinstance(n, str) and n.lower() == "content-type"]:
+                del headers[name]
 
 
 def resolve_proxy_event(event: dict[str, Any], routes: list[str]) -> dict[str, Any] | None:

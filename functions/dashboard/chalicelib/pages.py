@@ -55,7 +55,7 @@ def safe_next(value: str | None) -> str:
     it is percent-decoded; otherwise '/'. Non-ASCII characters are percent-encoded (Location is ASCII)."""
     if not value or len(value) > MAX_NEXT_CHARS:
         return "/"
-    value = "".join(c if c.isascii() else quote(c, safe="") for c in value)
+    value = "".join(c if c.isascii() else quote(c, safe="", errors="replace") for c in value)
     candidate = value
     for _ in range(_DECODE_ROUNDS):
         if not _same_site_path(candidate):
