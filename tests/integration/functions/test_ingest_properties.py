@@ -7,7 +7,7 @@ For every batch of records (valid events, structure-aware mutations of them, arb
   that is not the platform's own ``unexpected error``;
 * every record built valid is stored, whatever shares its batch.
 
-Two paths, 2,000 examples in the default run (1,940 batches of 5-15 records in memory, 60 of 20-30 records on
+Two paths, 2,000 examples in the default run (1,940 batches of 4-10 records in memory, 60 of 20-30 records on
 DynamoDB Local, about 3 minutes together):
 
 * ``test_..._in_memory``: the service with in-memory ports that run every item through the real codec
@@ -103,7 +103,7 @@ def _check_reason(reason: str, valid: bool, value: bytes | None) -> None:
 
 @settings(max_examples=MEMORY_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(batch=batches("m-mem", 5, 15))
+@given(batch=batches("m-mem", 4, 10))
 def test_every_record_is_stored_or_dead_lettered_in_memory(batch: list[tuple[bytes | None, bool]]) -> None:
     store, timeline, letters = CheckedStore(), CheckedTimeline(), CheckedDeadLetters()
     records = [InboundRecord(id=("t-0", n), source=f"t-0@{n}", value=value, key=b"k", timestamp_ms=n)
