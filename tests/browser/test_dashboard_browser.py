@@ -391,3 +391,59 @@ def test_replay_button_replays_a_dead_letter(merchant_a: Session, dash_stack: St
     assert page.locator("button.replay").first.is_disabled()
     merchant_a.goto("/dead-letters")
     assert page.locator("#dead-letters [data-col=state] .badge").first.inner_text() == "replayed"
+
+
+def test_logout_from_the_page_ends_the_session(merchant_a: Session) -> None:
+    """The header's logout form is a same-origin POST; under ``Referrer-Policy: no-referrer`` Chromium sends
+    it with ``Origin: null`` and ``Sec-Fetch-Site: same-origin``, which the origin check accepts."""
+    page = merchant_a.page
+    merchant_a.goto("/shipments")
+    with page.expect_response(lambda r: r.url.endswith("/logout")) as posted:
+        page.click("form[action$='/logout'] button")
+    assert posted.value.status == 303
+    page.wait_for_url(f"{merchant_a.base_url}/login")
+    assert not [c for c in merchant_a.context.cookies() if c["name"] == "dash_session"]
+    merchant_a.goto("/shipments")
+    assert page.url.startswith(f"{merchant_a.base_url}/login?next=")
+
+
+def test_a_cross_site_page_cannot_log_a_browser_in_or_out(browser: Any, base_url: str, dash_stack: Stack) -> None:
+    """Login CSRF: another site's page posts the login form (with the attacker's own key, so the victim
+    would work in the attacker's account) and the logout form. Both are refused with 403 and no cookie."""
+    import http.server
+
+    dashboard = base_url
+    key = dash_stack.keys[B]
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            action = "/login" if self.path == "/in" else "/logout"
+            body = (f'<form method="post" action="{dashboard}{action}">'
+                    f'<input name="api_key" value="{key}"><input name="next" value="/">'
+                    f'<button type="submit">win a prize</button></form>').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Attacker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        for action in ("in", "out"):
+            # "localhost" is another site than "127.0.0.1" (and another port is another origin anyway).
+            page.goto(f"http://localhost:{server.server_address[1]}/{action}")
+            with page.expect_response(lambda r: r.url.startswith(dashboard)) as posted:
+                page.click("button")
+            assert posted.value.status == 403, action
+            assert posted.value.headers.get("x-frame-options") == "DENY"
+        assert not [c for c in context.cookies() if c["name"] == "dash_session"]
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
