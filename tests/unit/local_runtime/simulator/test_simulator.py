@@ -502,6 +502,25 @@ def test_duration_and_stop_end_the_run() -> None:
     assert 10 <= summary.produced <= 60  # at most one message per check, plus late events still owed
 
 
+def test_a_stop_sends_the_late_events_still_owed_at_once() -> None:
+    """Asked to stop, the late events held back are sent unpaced (a stop must not take their pacing time)."""
+    clock = FakeClock()
+    sink = MemorySink()
+    stopped_at: list[float] = []
+
+    def stop() -> bool:
+        if len(sink.records) >= 300 and not stopped_at:
+            stopped_at.append(clock.slept)
+        return bool(stopped_at)
+
+    summary = simulate(sink, rate=50, seed=1, clock=BASE, progress=False, stop=stop,
+                       shares=NoiseShares(duplicates=0.0, late=0.2, poison=0.0),
+                       sleep=clock.sleep, monotonic=clock.monotonic)
+    assert summary.interrupted and summary.late > 0
+    assert summary.produced > 300  # the late events still owed were sent after the stop ...
+    assert clock.slept == stopped_at[0]  # ... without sleeping
+
+
 def test_progress_is_one_line_with_counts() -> None:
     out = io.StringIO()
     simulate(MemorySink(), rate=None, count=300, seed=1, clock=BASE, progress=out)
