@@ -350,7 +350,7 @@ def test_eta_date_must_be_a_calendar_date():
 
 
 @pytest.mark.parametrize("field", ["merchant_id", "shipment_id", "event_id"])
-@pytest.mark.parametrize("value", ["a#b", "a" * 129, "s1\n", "-s1", "s 1", "ｓ1", ""])
+@pytest.mark.parametrize("value", ["a#b", "a" * 129, "s1\n", "-s1", "s 1", "\uff531", ""])
 def test_ids_that_could_break_a_key_are_refused(field: str, value: str):
     assert f"invalid at {field}" in error_of(with_(MINIMAL_V1, **{field: value}))
 
