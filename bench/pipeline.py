@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -106,25 +105,6 @@ def dynamodb_endpoint(platform: LocalPlatform) -> str:
     if platform.dynamodb is not None and platform.dynamodb.endpoint_url:
         return platform.dynamodb.endpoint_url
     return platform.aws.endpoint_url
-
-
-@contextlib.contextmanager
-def dynamodb_env(platform: LocalPlatform) -> Iterator[None]:
-    """The platform's DynamoDB endpoint variables in this process's environment for the block.
-
-    ``seed_merchants`` builds its client on the AWS endpoint, which reaches the chosen DynamoDB only through
-    these variables (the platform puts them in the environment only when it serves the dashboard)."""
-    env = platform.dynamodb.env() if platform.dynamodb is not None else {}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def dynamodb_description(platform: LocalPlatform) -> str:
@@ -227,8 +207,7 @@ def bench_latency(rate: float, duration: float) -> dict[str, Any]:
     try:
         platform.start()
         print(f"[latency] DynamoDB: {dynamodb_description(platform)}", flush=True)
-        with dynamodb_env(platform):
-            seed_merchants(platform, webhooks)
+        seed_merchants(platform, webhooks)
         wait_assigned(platform)  # a consumer group's first join takes seconds: not part of the latency
         sink = _StampingSink(KafkaSink(platform.kafka.bootstrap_servers))
         summary = simulate(sink, rate=rate, duration=duration, seed=9, shares=CLEAN,

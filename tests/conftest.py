@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_runtime.services.aws import EmbeddedAws
+from local_runtime.services.aws import EmbeddedAws, environ_overlay
 from local_runtime.services.broker import EmbeddedKafka
 from local_runtime.services.dynamodb import choose_dynamodb
 
@@ -31,16 +31,10 @@ def dynamodb_endpoint() -> Iterator[str | None]:
     choice = choose_dynamodb(aws_is_external=bool(os.environ.get("AWS_ENDPOINT_URL")))
     if choice.endpoint_url is None:
         warnings.warn(f"DynamoDB: {choice.description}", stacklevel=1)
-    saved = {k: os.environ.get(k) for k in choice.env()}
-    os.environ.update(choice.env())
     try:
-        yield choice.endpoint_url
+        with environ_overlay(choice.env()):
+            yield choice.endpoint_url
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         choice.stop()
 
 

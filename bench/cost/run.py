@@ -121,7 +121,7 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     """
     from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
     from local_runtime.runtime import LocalPlatform, PlatformOptions
-    from local_runtime.services.aws import EmbeddedAws
+    from local_runtime.services.aws import EmbeddedAws, environ_overlay
     from local_runtime.simulator.producer import KafkaSink
     from local_runtime.simulator.run import simulate
 
@@ -132,7 +132,9 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     recorder: DynamoDBRecorder | None = None
     webhooks: Any = None
     platform: Any = None
-    saved = {k: os.environ.get(k) for k in (ENDPOINT_VARIABLE, STREAMS_ENDPOINT_VARIABLE)}
+    # Whatever the run sets of these two variables is put back at the end.
+    restore = environ_overlay({k: os.environ.get(k) for k in (ENDPOINT_VARIABLE, STREAMS_ENDPOINT_VARIABLE)})
+    restore.__enter__()
     try:
         endpoint = emulator.start()
         dynamodb, upstream, measured_on = _start_dynamodb(endpoint)
@@ -173,11 +175,7 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
         names = {r.physical_id: logical for logical, r in platform.deployment.resources.items()}
         errors = list(recorder.errors)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        restore.__exit__(None, None, None)
         for stop in (platform and platform.stop, recorder and recorder.stop, webhooks and webhooks.stop,
                      dynamodb and dynamodb.stop, emulator.stop):
             if stop:

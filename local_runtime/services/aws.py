@@ -25,6 +25,7 @@ import socket
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from local_runtime.services.processes import ManagedProcess, wait_until
@@ -36,6 +37,7 @@ __all__ = [
     "aws_env",
     "client",
     "default_region",
+    "environ_overlay",
     "free_port",
     "service_endpoint",
     "service_endpoint_variable",
@@ -98,6 +100,25 @@ def service_endpoint(service: str, endpoint_url: str | None) -> str | None:
     ``endpoint_url`` argument would win over both, so the runtime's own clients apply the same rule here.
     """
     return os.environ.get(service_endpoint_variable(service)) or endpoint_url
+
+
+@contextlib.contextmanager
+def environ_overlay(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the block, then put back what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def client(service: str, endpoint_url: str | None, region: str | None = None, **config: Any) -> Any:
