@@ -336,6 +336,7 @@ class LocalPlatform:
             config = Config.create(chalice_app=app, app_name=app.app_name, stage="dev")
             opts = self.options
             self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
+            _quiet_disconnects(self.dashboard.server)
             port = self.dashboard.server.server_address[1]
             self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
             server = self.dashboard.server  # polled often, so a stop does not wait long for it
@@ -381,3 +382,16 @@ class LocalPlatform:
         if self.dashboard_url:
             rows.append(("Dashboard", self.dashboard_url))
         return rows
+
+
+def _quiet_disconnects(server: Any) -> None:
+    """A client that goes away mid-response (a closed tab, a cancelled live poll) is not an error worth a
+    traceback on the user's terminal; anything else is still reported by the server as before."""
+    report = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        report(request, client_address)
+
+    server.handle_error = handle_error

@@ -600,7 +600,7 @@ def test_replay_to_a_real_broker(client: Client, dash_stack: Stack, kafka_bootst
     from chalicelib.replay import KafkaPublisher
     from confluent_kafka import Consumer, TopicPartition
 
-    from local_runtime.deploy.deployer import create_kafka_topics
+    from local_runtime.deploy import create_kafka_topics
 
     topic = f"replay-{uuid.uuid4().hex[:6]}"
     create_kafka_topics(kafka_bootstrap, [topic], partitions=1)
