@@ -30,7 +30,6 @@ from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
 from local_runtime.deploy import create_kafka_topics
 from local_runtime.esm.spec import MappingSpec
 from local_runtime.runtime import LocalPlatform, PlatformOptions
-from local_runtime.services import aws
 from local_runtime.simulator.noise import NoiseShares
 from local_runtime.simulator.producer import KafkaSink, MemorySink, TeeSink
 from local_runtime.simulator.run import simulate
@@ -100,13 +99,6 @@ def wait_assigned(platform: LocalPlatform, timeout_s: float = 60) -> None:
         time.sleep(0.1)
 
 
-def dynamodb_endpoint(platform: LocalPlatform) -> str:
-    """Where the platform's DynamoDB is (its own endpoint, else the AWS endpoint serving everything)."""
-    if platform.dynamodb is not None and platform.dynamodb.endpoint_url:
-        return platform.dynamodb.endpoint_url
-    return platform.aws.endpoint_url
-
-
 def dynamodb_description(platform: LocalPlatform) -> str:
     return platform.dynamodb.description if platform.dynamodb is not None else "unknown"
 
@@ -146,7 +138,7 @@ def bench_ingest(events: int, naive_events: int) -> dict[str, Any]:
     platform = _platform(None, None, tag)
     try:
         platform.start(mappings=False)
-        endpoint, bootstrap = dynamodb_endpoint(platform), platform.kafka.bootstrap_servers
+        bootstrap = platform.kafka.bootstrap_servers
         print(f"[ingest] DynamoDB: {dynamodb_description(platform)}", flush=True)
         sink = KafkaSink(bootstrap)
         recorded = MemorySink()
@@ -157,7 +149,7 @@ def bench_ingest(events: int, naive_events: int) -> dict[str, Any]:
         elapsed = wait_committed(platform, summary.produced, timeout_s=600)
         ingest_rate = summary.produced / elapsed
 
-        client = aws.client("dynamodb", endpoint, platform.region)
+        client = platform.client("dynamodb")
         table = f"bench-raw-{tag}"
         client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -217,7 +209,7 @@ def bench_latency(rate: float, duration: float) -> dict[str, Any]:
         state_latency = [done - stamp / 1000 for done, stamps in platform.completed for stamp in stamps]
         assert platform.template is not None
         table = platform.template.physical_name("NotificationsTable")
-        client = aws.client("dynamodb", dynamodb_endpoint(platform), platform.region)
+        client = platform.client("dynamodb")
         notify_latency = []
         for item in _scan_all(client, table):
             event_id = item["change_key"]["S"].rsplit("#", 1)[1]

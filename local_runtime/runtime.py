@@ -98,6 +98,7 @@ class LocalPlatform:
         self.aws = EmbeddedAws(region=opts.region, endpoint_url=opts.aws_endpoint)
         self.kafka = EmbeddedKafka(storage_engine=opts.kafka_storage, bootstrap_servers=opts.kafka_bootstrap)
         self.dynamodb: DynamoDBChoice | None = None
+        self.region = self.aws.region  # the template's region once deployed
         self.template: Template | None = None
         self.deployment: Deployment | None = None
         self.invoker: Invoker | None = None
@@ -150,18 +151,21 @@ class LocalPlatform:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` where the platform runs it (DynamoDB and its streams on the chosen
         DynamoDB, everything else on the AWS endpoint)."""
-        endpoint = self.aws.endpoint_url
-        if self.dynamodb is not None and service == "dynamodb" and self.dynamodb.endpoint_url:
-            endpoint = self.dynamodb.endpoint_url
-        elif service == "dynamodbstreams":
-            endpoint = self._streams_endpoint()
-        return aws.client(service, endpoint, getattr(self, "region", None) or self.options.region)
+        return aws.client(service, self.endpoint_of(service), self.region)
+
+    def endpoint_of(self, service: str) -> str:
+        """The endpoint serving ``service``: the chosen DynamoDB for DynamoDB and its streams, else the AWS one."""
+        if service == "dynamodbstreams":
+            return self._streams_endpoint()
+        if service == "dynamodb" and self.dynamodb is not None and self.dynamodb.endpoint_url:
+            return self.dynamodb.endpoint_url
+        return self.aws.endpoint_url
 
     def _deploy_clients(self) -> dict[str, Any] | None:
         """The DynamoDB client of the chosen DynamoDB, when it is not the AWS endpoint."""
         if self.dynamodb is None or self.dynamodb.endpoint_url is None:
             return None
-        return {"dynamodb": aws.client("dynamodb", self.dynamodb.endpoint_url, self.options.region)}
+        return {"dynamodb": self.client("dynamodb")}
 
     def _streams_endpoint(self) -> str:
         if self.dynamodb is not None and self.dynamodb.streams_endpoint_url:

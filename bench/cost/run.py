@@ -32,6 +32,7 @@ replica doubles the write units; reads stay in their region.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 import uuid
@@ -133,8 +134,9 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     webhooks: Any = None
     platform: Any = None
     # Whatever the run sets of these two variables is put back at the end.
-    restore = environ_overlay({k: os.environ.get(k) for k in (ENDPOINT_VARIABLE, STREAMS_ENDPOINT_VARIABLE)})
-    restore.__enter__()
+    restore = contextlib.ExitStack()
+    variables = (ENDPOINT_VARIABLE, STREAMS_ENDPOINT_VARIABLE)
+    restore.enter_context(environ_overlay({k: os.environ.get(k) for k in variables}))
     try:
         endpoint = emulator.start()
         dynamodb, upstream, measured_on = _start_dynamodb(endpoint)
@@ -175,7 +177,7 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
         names = {r.physical_id: logical for logical, r in platform.deployment.resources.items()}
         errors = list(recorder.errors)
     finally:
-        restore.__exit__(None, None, None)
+        restore.close()
         for stop in (platform and platform.stop, recorder and recorder.stop, webhooks and webhooks.stop,
                      dynamodb and dynamodb.stop, emulator.stop):
             if stop:
