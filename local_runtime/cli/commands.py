@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from local_runtime.cli import deploy, invoke, simulate, up
+from local_runtime.cli import deploy, invoke, logs, simulate, up
 from local_runtime.demo.session import DemoExtension
 
 __all__ = ["COMMANDS", "UP_EXTENSIONS", "Command", "build_parser", "main"]
@@ -41,6 +41,7 @@ COMMANDS: dict[str, Command] = {
     "up": Command(up.HELP, partial(up.configure, extensions=UP_EXTENSIONS),
                   partial(up.run, extensions=UP_EXTENSIONS, end_process=True)),
     "simulate": Command(simulate.HELP, simulate.configure, simulate.run),
+    "logs": Command(logs.HELP, logs.configure, logs.run),
 }
 
 
