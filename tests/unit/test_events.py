@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     KafkaSelfManagedEventModel,
 )
 from boto3.dynamodb.types import TypeDeserializer
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from pydantic import ValidationError
 
 from logistics.domain.folding import RECENT_IDS
@@ -64,7 +64,7 @@ def sample_case(record: dict[str, Any]) -> str | None:
 def contract_errors(payload: dict[str, Any]) -> list[str]:
     kind = "warehouse" if payload.get("event_type") in WAREHOUSE_TYPES else "shipment"
     schema = json.loads((SCHEMAS / f"{kind}-event.v{payload.get('schema_version')}.json").read_text())
-    return [e.message for e in Draft202012Validator(schema).iter_errors(payload)]
+    return [e.message for e in Draft7Validator(schema).iter_errors(payload)]
 
 
 def decoded(record: dict[str, Any]) -> dict[str, Any]:
