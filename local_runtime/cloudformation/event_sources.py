@@ -4,7 +4,6 @@ and limits applied."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from local_runtime.cloudformation.errors import TemplateError, UnresolvedAttribu
 from local_runtime.cloudformation.intrinsics import getatt
 from local_runtime.cloudformation.resources import FUNCTION_TYPES, MSK_TYPES, TABLE_TYPES
 from local_runtime.cloudformation.values import as_bool, int_in_range, to_str
+from local_runtime.esm.filtering import InvalidFilterPattern, check_filter_criteria, parse_filter_pattern
 from local_runtime.esm.spec import MappingSpec, OnFailureDestination
 
 if TYPE_CHECKING:
@@ -98,9 +98,9 @@ def _filter_patterns(criteria: Any, path: str) -> tuple[dict[str, Any], ...]:
         pattern = item.get("Pattern") if isinstance(item, dict) else None
         if isinstance(pattern, str):
             try:
-                pattern = json.loads(pattern)
-            except json.JSONDecodeError as exc:
-                raise TemplateError(f"Pattern is not valid JSON: {exc}", f"{path}.Filters[{i}].Pattern") from exc
+                pattern = parse_filter_pattern(pattern)  # as Lambda reads it (repeated keys merged)
+            except InvalidFilterPattern as exc:
+                raise TemplateError(str(exc), f"{path}.Filters[{i}].Pattern") from exc
         if not isinstance(pattern, dict):
             raise TemplateError("Pattern must be a JSON object", f"{path}.Filters[{i}].Pattern")
         patterns.append(pattern)
@@ -172,6 +172,10 @@ def _build_mapping(t: Template, *, name: str, function_id: str, kind: str, props
     response_types = get("FunctionResponseTypes") or []
     fields["report_batch_item_failures"] = "ReportBatchItemFailures" in response_types
     fields["filter_patterns"] = _filter_patterns(get("FilterCriteria"), f"{ppath}.FilterCriteria")
+    try:
+        check_filter_criteria(kind, fields["filter_patterns"])  # what CreateEventSourceMapping refuses
+    except InvalidFilterPattern as exc:
+        raise TemplateError(str(exc), f"{ppath}.FilterCriteria") from exc
     if "DestinationConfig" in props:
         fields["on_failure"] = _on_failure(t, props["DestinationConfig"], f"{ppath}.DestinationConfig")
     if "Enabled" in props:

@@ -7,7 +7,7 @@ destinations); this module adds what is Kafka's own:
 
 * one batch may hold several partitions, each partition's records in offset order; the event's
   overhead (source, ARN, servers) counts towards the 6 MB limit;
-* ``FilterCriteria`` apply to the record with ``value`` parsed as JSON (:mod:`.filtering`); filtered
+* ``FilterCriteria`` apply to ``value``, JSON or plain text (:mod:`.filtering`); filtered
   records are committed and never invoked;
 * offsets are committed only after records are resolved (processed, filtered, or sent to the on-failure
   destination); the committed offset of a partition is always its first unresolved offset
@@ -214,7 +214,7 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
         if not self._partitions.consumed(msg):
             return
         record = build_kafka_record(msg)
-        if self._filter and not self._filter.matches(record, msg.value):
+        if self._filter and not self._filter.matches(msg.value):
             self.counters.records_filtered += 1
             return
         size = json_size(record) + len(partition_key(*tp)) + 8

@@ -1,12 +1,9 @@
-"""Per-partition offsets of the Kafka mapping (local_runtime.esm.kafka.partitions) and its filter
-(local_runtime.esm.kafka.filtering), without a broker."""
+"""Per-partition offsets of the Kafka mapping (local_runtime.esm.kafka.partitions), without a broker.
+Its filter is tested in tests/unit/local_runtime/esm/test_filter_kafka.py."""
 
 from __future__ import annotations
 
-import json
-
 from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_record
-from local_runtime.esm.kafka.filtering import KafkaRecordFilter
 from local_runtime.esm.kafka.partitions import PartitionBook, PendingMessage
 
 TOPIC = "shipment-events"
@@ -70,20 +67,3 @@ def test_forget_drops_partitions_but_keeps_committed_offsets() -> None:
     book.forget([(TOPIC, 0)])
     assert not book.assigned and not book.unresolved and not book.fetch_pos
     assert book.committed == {(TOPIC, 0): 1}
-
-
-def test_filter_parses_json_values_and_never_matches_value_patterns_otherwise() -> None:
-    f = KafkaRecordFilter([{"value": {"kind": ["scan"]}}, {"partition": [1]}])
-    assert f
-    scan = pending(0, 0, value=json.dumps({"kind": "scan"}).encode())
-    other = pending(0, 1, value=json.dumps({"kind": "other"}).encode())
-    text, tombstone = pending(0, 2, value=b"plain text"), pending(0, 3, value=None)
-    assert f.matches(scan.record, scan.msg.value)
-    assert not f.matches(other.record, other.msg.value)
-    assert not f.matches(text.record, text.msg.value) and not f.matches(tombstone.record, None)
-    in_p1 = pending(1, 0, value=b"plain text")
-    assert f.matches(in_p1.record, in_p1.msg.value)  # the pattern without `value` still applies
-
-    only_value = KafkaRecordFilter([{"value": {"kind": ["scan"]}}])
-    assert not only_value.matches(text.record, text.msg.value)
-    assert not KafkaRecordFilter([])
