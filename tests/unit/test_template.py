@@ -491,7 +491,7 @@ def test_notify_stream_trigger(resources: dict[str, Any]) -> None:
 def test_deferred_and_dashboard_triggers(resources: dict[str, Any]) -> None:
     deferred = resources["DeferredNotifyFunction"]["Properties"]
     assert deferred["Handler"] == "deferred.lambda_handler"
-    assert deferred["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(5 minutes)"
+    assert deferred["Events"]["Sweep"]["Properties"]["Schedule"] == "rate(1 minute)"
     dashboard = resources["DashboardFunction"]["Properties"]
     assert dashboard["Handler"] == "app.app"
     routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in dashboard["Events"].values()}

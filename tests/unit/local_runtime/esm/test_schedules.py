@@ -20,7 +20,7 @@ def test_rate_expressions() -> None:
 
 def test_the_repository_template_schedules_the_deferred_sender() -> None:
     found = schedules(load_template(ROOT / "template.yaml", config_env="local"))
-    assert [(s.function_logical_id, s.name, s.every_s) for s in found] == [("DeferredNotifyFunction", "Sweep", 300)]
+    assert [(s.function_logical_id, s.name, s.every_s) for s in found] == [("DeferredNotifyFunction", "Sweep", 60)]
 
 
 def test_runner_fires_eventbridge_shaped_events_on_time() -> None:
