@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ _ALLOWED = {
 }
 # Set by the server itself (the body's length, one connection's framing).
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 
 
 class MalformedResponse(ValueError):
@@ -123,6 +125,9 @@ def _headers(single: Any, multi: Any) -> list[tuple[str, str]]:
         pair = (str(name), _scalar(value, f"headers.{name}"))
         if pair not in merged:
             merged.append(pair)
+    for name, value in merged:
+        if not _TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
+            raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")  # would split the response
     return [(k, v) for k, v in merged if k.lower() not in _HOP_BY_HOP]
 
 
