@@ -22,6 +22,7 @@ from local_runtime.cloudformation import FunctionSpec, Template, load_template
 from local_runtime.deploy import Deployment, create_kafka_topics, deploy_template, kafka_topics
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
+from local_runtime.esm.kafka.pollers import KafkaPollers
 from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
 from local_runtime.invoke import Invoker
@@ -76,6 +77,8 @@ class PlatformOptions:
     stack_name: str | None = None
     region: str | None = None
     partitions: int = 3
+    # Pollers per Kafka mapping (None: one per partition), so each partition has its own batch in flight.
+    kafka_pollers: int | None = None
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int | None = 8000  # None: do not serve any Chalice app
     state_dir: str | os.PathLike[str] | None = None  # stream checkpoints survive a mapping restart here
@@ -192,9 +195,12 @@ class LocalPlatform:
             arn = self.invoker.function(spec.function_logical_id).arn
             mapping: RunningMapping
             if spec.kind in ("MSK", "SelfManagedKafka"):
-                mapping = KafkaEventSourceMapping(
-                    spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
-                    consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
+                count = max(1, self.options.kafka_pollers or self.options.partitions)
+                mapping = KafkaPollers([
+                    KafkaEventSourceMapping(
+                        spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
+                        consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
+                    for _ in range(count)])
                 self.kafka_mappings.append(mapping)
             elif spec.kind == "DynamoDB":
                 mapping = DynamoDBStreamMapping(
