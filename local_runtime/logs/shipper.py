@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from local_runtime.invoke.logsink import StreamSink
 from local_runtime.logs.batches import (
     EVENT_OVERHEAD_BYTES,
     MAX_BATCH_BYTES,
@@ -25,14 +26,13 @@ from local_runtime.logs.batches import (
     fit_message,
 )
 
-__all__ = ["DEFAULT_FLUSH_INTERVAL_S", "DEFAULT_MAX_QUEUED", "CloudWatchLogsSink", "SinkStats", "function_of"]
+__all__ = ["DEFAULT_FLUSH_INTERVAL_S", "DEFAULT_MAX_QUEUED", "CloudWatchLogsSink", "SinkStats"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL_S = 0.2
 # Lines held while the endpoint is slow or away: about 25 MB of 500-byte lines.
 DEFAULT_MAX_QUEUED = 50_000
-LAMBDA_GROUP_PREFIX = "/aws/lambda/"
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,14 @@ class SinkStats:
     rejected: int = 0
 
 
-def function_of(group: str) -> str:
-    """The function name of a Lambda log group (``/aws/lambda/NAME`` -> ``NAME``); other groups unchanged."""
-    return group.removeprefix(LAMBDA_GROUP_PREFIX)
-
-
 class CloudWatchLogsSink:
-    """A thread-safe log sink shipping lines to CloudWatch Logs (moto, LocalStack or AWS) in the background.
+    """A thread-safe :class:`~local_runtime.invoke.logsink.LogSink` shipping lines to CloudWatch Logs (moto,
+    LocalStack or AWS) in the background.
 
     ``client`` is a boto3 ``logs`` client (only the sink's thread uses it); :meth:`for_endpoint` makes one.
-    ``echo``, when given, also receives every line as ``[FUNCTION] message`` (the runtime's ``functions.log``),
-    written by the same thread. Use as a context manager, or call :meth:`close`.
+    ``echo``, when given, also receives every line as :class:`~local_runtime.invoke.logsink.StreamSink` writes it,
+    ``[FunctionName] message`` (the runtime's ``functions.log``), from the same background thread. Use as a
+    context manager, or call :meth:`close`.
     """
 
     def __init__(self, client: Any, *, echo: TextIO | None = None,
@@ -69,7 +66,8 @@ class CloudWatchLogsSink:
         if max_queued < 1:
             raise ValueError("max_queued must be at least 1")
         self._client = client
-        self._echo = echo
+        self._echo = StreamSink(echo) if echo is not None else None
+        self._echo_name = getattr(echo, "name", "the echo stream")
         self._interval = flush_interval_s
         self._max_queued = max_queued
         self._cond = threading.Condition()
@@ -189,11 +187,11 @@ class CloudWatchLogsSink:
     def _write_echo(self, lines: list[LogLine]) -> None:
         assert self._echo is not None
         try:
-            self._echo.write("".join(f"[{function_of(line.group)}] {line.message.rstrip(chr(10))}\n"
-                                     for line in lines))
-            self._echo.flush()
+            for line in lines:
+                # An empty line travels as "\n" (CloudWatch needs a character); the echo shows it empty.
+                self._echo.emit(line.group, line.stream, line.timestamp_ms, line.message.rstrip("\n"))
         except (OSError, ValueError) as exc:  # ValueError: the file was closed under us
-            log.warning("function logs: no longer echoing to %s: %s", getattr(self._echo, "name", "the stream"), exc)
+            log.warning("function logs: no longer echoing to %s: %s", self._echo_name, exc)
             self._echo = None
 
     def _put(self, group: str, stream: str, batch: list[LogLine]) -> None:

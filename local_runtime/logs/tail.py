@@ -76,9 +76,10 @@ def read_events(client: Any, group: str, *, start_ms: int, end_ms: int | None = 
 
 
 def format_event(event: dict[str, Any]) -> str:
-    """``<log stream name> <ISO timestamp> <message>``, the message without its trailing newline."""
+    """``<log stream name> <ISO timestamp> <message>``, the message without its trailing newline; the ``\\r``
+    that keeps a traceback one event becomes a line break (on a terminal it would overwrite the line)."""
     when = _EPOCH + timedelta(milliseconds=int(event["timestamp"]))
-    message = str(event.get("message", "")).rstrip("\n")
+    message = str(event.get("message", "")).rstrip("\n").replace("\r", "\n")
     return f"{event.get('logStreamName', '')} {when.isoformat(timespec='microseconds')} {message}"
 
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from typing import Protocol
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from local_runtime.invoke.logsink import LogSink
 from local_runtime.logs.batches import MAX_BATCH_EVENTS
-from local_runtime.logs.shipper import CloudWatchLogsSink, SinkStats, function_of
+from local_runtime.logs.shipper import CloudWatchLogsSink, SinkStats
 from tests.unit.local_runtime.logs.fake_logs_client import FakeLogsClient, client_error
 
 GROUP_A, GROUP_B = "/aws/lambda/IngestFunction", "/aws/lambda/NotifyFunction"
-
-
-class LogSink(Protocol):
-    """The workers' sink protocol (local_runtime/invoke/logsink.py), restated until it lands."""
-
-    def emit(self, group: str, stream: str, timestamp_ms: int, message: str) -> None: ...
 
 
 def test_it_is_a_log_sink(fake_logs: FakeLogsClient) -> None:
@@ -122,9 +116,12 @@ def test_close_sends_the_rest_stops_the_thread_and_later_lines_are_dropped(fake_
 def test_echo_writes_each_line_with_the_function_name(fake_logs: FakeLogsClient) -> None:
     echo = io.StringIO()
     with CloudWatchLogsSink(fake_logs, echo=echo) as sink:
-        sink.emit(GROUP_A, "s", 1, "START RequestId: 1 Version: $LATEST\n")
-        sink.emit(GROUP_B, "t", 2, "hello")
-    assert echo.getvalue() == "[IngestFunction] START RequestId: 1 Version: $LATEST\n[NotifyFunction] hello\n"
+        sink.emit(GROUP_A, "s", 1, "START RequestId: 1 Version: $LATEST")
+        sink.emit(GROUP_B, "t", 2, "Traceback:\r  line 1")
+        sink.emit(GROUP_B, "t", 3, "")
+    assert echo.getvalue() == ("[IngestFunction] START RequestId: 1 Version: $LATEST\n"
+                               "[NotifyFunction] Traceback:\n                   line 1\n[NotifyFunction] \n")
+    assert fake_logs.messages(GROUP_B, "t") == ["Traceback:\r  line 1", "\n"]
 
 
 def test_a_closed_echo_file_stops_the_echo_not_the_shipping(fake_logs: FakeLogsClient) -> None:
@@ -184,8 +181,3 @@ def test_events_the_service_rejects_are_counted(fake_logs: FakeLogsClient) -> No
         for n in range(5):
             sink.emit(GROUP_A, "s", n, "x")
     assert sink.stats() == SinkStats(received=5, shipped=2, rejected=3)
-
-
-def test_function_of_a_lambda_group() -> None:
-    assert function_of("/aws/lambda/local-IngestFunction-1A2B") == "local-IngestFunction-1A2B"
-    assert function_of("/custom/group") == "/custom/group"

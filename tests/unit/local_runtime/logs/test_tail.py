@@ -74,6 +74,9 @@ def test_lines_look_like_sam_logs() -> None:
              "message": "START RequestId: r1 Version: $LATEST\n"}
     assert format_event(event) == (
         "2024/05/01/[$LATEST]0a1b 2024-05-01T12:00:00.123000 START RequestId: r1 Version: $LATEST")
+    traceback = {**event, "message": "Traceback (most recent call last):\r  File x\rValueError: boom"}
+    assert format_event(traceback).endswith(
+        " Traceback (most recent call last):\n  File x\nValueError: boom")
 
 
 def test_the_follower_returns_each_event_once_including_late_arrivals() -> None:
