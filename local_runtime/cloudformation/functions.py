@@ -40,6 +40,7 @@ class FunctionSpec:
     inline_code: str | None = None
     arn: str = ""
     architectures: tuple[str, ...] = ("x86_64",)
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: the cap on concurrent workers
 
 
 def function_spec(t: Template, res: Resource) -> FunctionSpec:
@@ -84,6 +85,8 @@ def function_spec(t: Template, res: Resource) -> FunctionSpec:
         inline_code=inline,
         arn=info.attributes.get("Arn", ""),
         architectures=tuple(res.prop("Architectures") or ("x86_64",)),
+        reserved_concurrency=None if res.prop("ReservedConcurrentExecutions") is None
+        else int(res.prop("ReservedConcurrentExecutions")),
     )
 
 
