@@ -16,7 +16,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from local_runtime.invoke.logsink import StreamSink
 from local_runtime.logs.batches import (
     EVENT_OVERHEAD_BYTES,
     MAX_BATCH_BYTES,
@@ -66,7 +65,12 @@ class CloudWatchLogsSink:
         if max_queued < 1:
             raise ValueError("max_queued must be at least 1")
         self._client = client
-        self._echo = StreamSink(echo) if echo is not None else None
+        self._echo: Any = None
+        if echo is not None:
+            # Imported here: reading logs (`logistics logs`) needs nothing of the invoke package.
+            from local_runtime.invoke.logsink import StreamSink
+
+            self._echo = StreamSink(echo)
         self._echo_name = getattr(echo, "name", "the echo stream")
         self._interval = flush_interval_s
         self._max_queued = max_queued
