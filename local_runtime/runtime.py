@@ -285,6 +285,8 @@ class LocalPlatform:
         dashboard, self._dashboard_stopper = self._dashboard_stopper, None
         if dashboard is not None:
             dashboard.join(left())
+        if self.invoker is not None:
+            self.invoker.close()  # the function workers, before the services they talk to
         services: list[ManagedProcess] = [self.kafka]
         if self.dynamodb is not None and self.dynamodb.embedded is not None:
             services.append(self.dynamodb.embedded)

@@ -54,5 +54,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(exc.payload()), file=out)
             print(f"{spec.logical_id} failed: {exc}", file=sys.stderr)
             return 1
+        finally:
+            invoker.close()
     print(json.dumps(response), file=out)
     return 0

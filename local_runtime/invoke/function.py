@@ -276,6 +276,7 @@ class LocalFunction:
             worker.wait_exit(1.0)
             failure = _exit_error(request_id, worker.exit_status)
         if failure is None:
+            worker.sample_memory()  # what init used: the figure a crash before any other sample reports
             return worker
         worker.kill()
         elapsed_ms = (time.perf_counter() - worker.started_at) * 1000

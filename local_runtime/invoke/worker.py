@@ -84,6 +84,7 @@ class Worker:
         self.max_memory_mb: int | None = None
         self._on_exit = on_exit
         self._exited = threading.Event()
+        self._killed = False
         self.started_at = time.perf_counter()
         self.process = SPAWNER.popen(
             command, env=dict(env), cwd=str(cwd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -97,8 +98,8 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        """False once the process has exited (or is being killed)."""
-        return not self._exited.is_set()
+        """False once the process has exited or is being killed."""
+        return not (self._killed or self._exited.is_set())
 
     @property
     def pid(self) -> int:
@@ -136,6 +137,7 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL the worker's whole process group (whatever the handler started goes too)."""
+        self._killed = True
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)

@@ -47,5 +47,7 @@ class Stack:
 
 @pytest.fixture
 def stack(moto_endpoint: str, unique_name: str) -> Iterator[Stack]:
-    yield Stack(moto_endpoint, unique_name[:40])
+    stack = Stack(moto_endpoint, unique_name[:40])
+    yield stack
+    stack.invoker.close()
 

@@ -1,4 +1,5 @@
-"""local_runtime.invoke: handlers from the generic fixture, deployed on the session's moto server."""
+"""local_runtime.invoke: handlers from the generic fixture, deployed on the session's moto server, each run in
+worker processes (see test_worker_processes.py for what is specific to processes)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,8 +49,9 @@ def deployed(moto_endpoint: str) -> Template:
 
 
 @pytest.fixture(scope="module")
-def invoker(deployed: Template, moto_endpoint: str) -> Invoker:
-    return Invoker(deployed.functions(), region=REGION, base_env=aws.aws_env(moto_endpoint, REGION))
+def invoker(deployed: Template, moto_endpoint: str) -> Iterator[Invoker]:
+    with Invoker(deployed.functions(), region=REGION, base_env=aws.aws_env(moto_endpoint, REGION)) as invoker:
+        yield invoker
 
 
 def test_environment_from_globals_function_and_runtime(
@@ -80,7 +83,7 @@ def test_context_and_remaining_time(invoker: Invoker, deployed: Template) -> Non
     spec = deployed.function("ApiFunction")
     assert ctx["function_name"] == spec.name and ctx["function_version"] == "$LATEST"
     assert ctx["invoked_function_arn"] == f"arn:aws:lambda:{REGION}:123456789012:function:{spec.name}"
-    assert ctx["memory_limit_in_mb"] == 256
+    assert ctx["memory_limit_in_mb"] == "256"  # a string, as Lambda's runtime reads it from the environment
     assert uuid.UUID(ctx["aws_request_id"])
     assert ctx["log_group_name"] == f"/aws/lambda/{spec.name}" and "[$LATEST]" in ctx["log_stream_name"]
     first, second = result["remaining"]
@@ -93,7 +96,7 @@ def test_layers_and_sibling_packages_of_two_app_py_coexist(invoker: Invoker) -> 
         other = invoker.invoke("OtherFunction", {})
         assert api["helpers"] == "generic helpers" and api["layers"] == ["plain layer", "built layer"]
         assert other["helpers"] == "other helpers" and other["overridden"] == "from-globals"
-    assert "helpers" not in sys.modules  # function-private modules are installed only while their function runs
+    assert "helpers" not in sys.modules  # each function's modules live in its own worker processes
     assert invoker.function("dev-other") is invoker.function("OtherFunction")
 
 
@@ -104,10 +107,10 @@ def test_a_layer_module_is_invisible_to_functions_without_that_layer(invoker: In
 
 def test_modules_imported_during_an_invocation_stay_private(deployed: Template, moto_endpoint: str) -> None:
     spec = replace(deployed.function("ApiFunction"), logical_id="LazyFunction", handler="app.lazy_import")
-    fn = LocalFunction(spec, region=REGION, account_id="123456789012", base_env=aws.aws_env(moto_endpoint))
-    assert fn.invoke({}) == "generic lazy"
-    assert "helpers.lazy" not in sys.modules
-    assert fn.invoke({}) == "generic lazy"
+    with LocalFunction(spec, region=REGION, account_id="123456789012", base_env=aws.aws_env(moto_endpoint)) as fn:
+        assert fn.invoke({}) == "generic lazy"
+        assert "helpers.lazy" not in sys.modules
+        assert fn.invoke({}) == "generic lazy"
 
 
 def test_timeout_is_a_function_error_and_the_next_call_cold_starts(invoker: Invoker) -> None:
@@ -124,11 +127,13 @@ def test_timeout_is_a_function_error_and_the_next_call_cold_starts(invoker: Invo
 
 def test_timeout_follows_the_injected_clock(deployed: Template) -> None:
     clock = FakeClock(step=0.6)  # every reading moves time on: 1 s passes in two polls
-    fn = LocalFunction(deployed.function("SleepyFunction"), region=REGION, account_id="123456789012", clock=clock)
-    started = time.monotonic()
-    with pytest.raises(FunctionError, match=r"Task timed out after 1\.00 seconds"):
-        fn.invoke({"sleep": 3})
-    assert time.monotonic() - started < 1.0  # well before the real second
+    with LocalFunction(deployed.function("SleepyFunction"), region=REGION, account_id="123456789012",
+                       clock=clock) as fn:
+        assert fn.invoke({"sleep": 0}) == {"slept": True}  # warm: the worker's start is not what is timed
+        started = time.monotonic()
+        with pytest.raises(FunctionError, match=r"Task timed out after 1\.00 seconds"):
+            fn.invoke({"sleep": 3})
+        assert time.monotonic() - started < 1.0  # well before the real second
 
 
 def test_lambda_context_with_a_fake_clock() -> None:
@@ -168,14 +173,15 @@ def test_handler_exception_is_a_function_error(invoker: Invoker) -> None:
 )
 def test_runtime_errors(deployed: Template, handler: str, error_type: str, message: str) -> None:
     spec = replace(deployed.function("ApiFunction"), logical_id=f"Probe{uuid.uuid4().hex[:6]}", handler=handler)
-    with pytest.raises(FunctionError) as info:
-        LocalFunction(spec, region=REGION, account_id="123456789012").invoke({})
+    with LocalFunction(spec, region=REGION, account_id="123456789012") as fn, pytest.raises(FunctionError) as info:
+        fn.invoke({})
     assert info.value.error_type == error_type and message in info.value.error_message
 
 
 def test_response_goes_through_json(deployed: Template) -> None:
     spec = replace(deployed.function("ApiFunction"), logical_id="Decimals", handler="app.decimals")
-    assert LocalFunction(spec, region=REGION, account_id="1").invoke({}) == {"int": 2, "float": 1.5, "tuple": [1, 2]}
+    with LocalFunction(spec, region=REGION, account_id="1") as fn:
+        assert fn.invoke({}) == {"int": 2, "float": 1.5, "tuple": [1, 2]}
 
 
 def test_inline_code(invoker: Invoker, deployed: Template) -> None:
