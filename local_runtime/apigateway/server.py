@@ -80,9 +80,10 @@ class _Handler(BaseHTTPRequestHandler):
                 port=self.server.server_address[1],
                 protocol=self.request_version,
             )
-            self._send(self.server.gateway.handle(request))
+            response = self.server.gateway.handle(request)
             if self.server.stopping.is_set():
-                self.close_connection = True
+                self.close_connection = True  # answered, then closed: a stop is under way
+            self._send(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
