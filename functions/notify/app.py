@@ -1,7 +1,8 @@
 """Notify function: ShipmentsTable stream -> one notification per real status change and channel.
 
-A failed channel fails its stream record (reported by sequence number); the retry re-sends only
-the channels that did not complete, thanks to the idempotency records.
+A delivery that fails (after the sender's quick retries) waits in the outbox for the scheduled sweep
+(``deferred.py``) and does not fail its stream record; only a record whose outcome could not be stored is
+reported as failed, and the stream retries it (the log items make the retry skip what is done).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> BatchResponse:
     """Notify every real status change; returns the stream partial batch response naming the failed ones."""
     once.register_lambda_context(context)
     found = notifier.changes(stream_images(event))
-    failed = notifier.handle_batch(found)
+    result = notifier.handle_batch(found)
     metrics.add_metric("StatusChanges", MetricUnit.Count, len(found))
-    metrics.add_metric("NotificationFailures", MetricUnit.Count, len(failed))
-    return stream_batch_response(event, context, failed)
+    metrics.add_metric("NotificationFailures", MetricUnit.Count, len(result.failed))
+    metrics.add_metric("NotificationRetries", MetricUnit.Count, result.outcomes["retrying"])
+    return stream_batch_response(event, context, result.failed)

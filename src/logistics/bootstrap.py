@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import boto3
 
 from logistics.adapters.dead_letter import DynamoDBDeadLetters
 from logistics.adapters.dynamodb_notifications import (
-    DynamoDBDeferredQueue,
     DynamoDBMerchants,
     DynamoDBNotificationLog,
+    DynamoDBOutbox,
     LoggedOnce,
 )
 from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
-from logistics.adapters.idempotency import PowertoolsOnce
 from logistics.adapters.retry import BOTO_CONFIG
 from logistics.adapters.sns import SnsCustomerChannel
 from logistics.adapters.webhooks import HttpWebhookSender
-from logistics.service.deferred import send_due
+from logistics.domain.notifications import RetryPolicy
+from logistics.service.deferred import OutboxSweeper
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES, Ingestor
 from logistics.service.notify import Notifier
 
@@ -53,6 +51,14 @@ def build_ingestor() -> Ingestor:
     )
 
 
+def retry_policy() -> RetryPolicy:
+    """Backoff of failed notifications: ``NOTIFY_RETRY_BASE_S``, ``NOTIFY_RETRY_CAP_S``, ``NOTIFY_RETRY_WINDOW_S``."""
+    default = RetryPolicy()
+    return RetryPolicy(base_s=float(os.environ.get("NOTIFY_RETRY_BASE_S") or default.base_s),
+                       cap_s=float(os.environ.get("NOTIFY_RETRY_CAP_S") or default.cap_s),
+                       window_s=float(os.environ.get("NOTIFY_RETRY_WINDOW_S") or default.window_s))
+
+
 def build_notifier() -> tuple[Notifier, LoggedOnce]:
     dynamodb = client("dynamodb")
     # The (change, channel) log item is the guard: no idempotency record of its own (2 writes saved per send).
@@ -65,15 +71,19 @@ def build_notifier() -> tuple[Notifier, LoggedOnce]:
         webhooks=HttpWebhookSender(),
         region=region(),
         tracking_base_url=os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8000/track"),
+        policy=retry_policy(),
     )
     return notifier, once
 
 
-def build_deferred_sender() -> Callable[[], int]:
-    """A no-argument callable that sends every due deferred customer message; returns how many went out."""
-    return partial(
-        send_due,
-        DynamoDBDeferredQueue(client("dynamodb"), _env("NOTIFICATIONS_TABLE")),
-        PowertoolsOnce(_env("IDEMPOTENCY_TABLE")),
-        SnsCustomerChannel(client("sns"), _env("CUSTOMER_TOPIC_ARN")),
+def build_outbox_sweeper() -> OutboxSweeper:
+    """The scheduled sender of what waits in the notification log: deferred messages and failed deliveries."""
+    dynamodb = client("dynamodb")
+    return OutboxSweeper(
+        outbox=DynamoDBOutbox(dynamodb, _env("NOTIFICATIONS_TABLE")),
+        merchants=DynamoDBMerchants(dynamodb, _env("MERCHANTS_TABLE")),
+        webhooks=HttpWebhookSender(attempts=1),  # the time between sweeps is the backoff
+        customers=SnsCustomerChannel(client("sns"), _env("CUSTOMER_TOPIC_ARN")),
+        dead_letters=DynamoDBDeadLetters(dynamodb, _env("DEAD_LETTER_TABLE")),
+        policy=retry_policy(),
     )

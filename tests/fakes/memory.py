@@ -121,4 +121,4 @@ class MemoryWebhooks:
         if self.failing:
             raise RuntimeError(f"HTTP 500 from {url}")
         self.delivered.append((url, body))
-        return {"http_status": 200, "attempts": 1}
+        return {"http_status": 200, "tries": 1}

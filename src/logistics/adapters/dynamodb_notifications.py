@@ -1,10 +1,13 @@
-"""Notification log and merchant settings on DynamoDB."""
+"""Notification log, its outbox (deliveries waiting for their time) and merchant settings on DynamoDB."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from logistics.adapters.codec import from_attributes, to_attributes
 
@@ -24,9 +27,10 @@ class LoggedOnce:
     """OnceGuard on the notification log itself: the (change, channel) log item is the completion record.
 
     The guard key is the log item's key, ``<shipment_key>#<notification_id>`` (``notification_id`` is
-    ``<changed_at>#<status>#<channel>``). A change whose item already says ``sent`` or ``deferred`` is not
-    acted on again; otherwise the action runs and writes the item itself (sent, deferred or failed). One
-    consistent read and no write of its own: the log item is written once per delivery anyway.
+    ``<changed_at>#<status>#<channel>``). A change whose item is ``sent``, waiting in the outbox
+    (``deferred``, ``retrying``, ``sending``) or given up (``failed``) is not acted on again: from then on the
+    outbox sweep owns it. Otherwise (no item) the action runs and writes the item itself. One consistent read
+    and no write of its own: the log item is written once per delivery anyway.
 
     Why no in-progress record: a shipment's stream records are processed one batch at a time (one
     invocation per shard, records of one key in order even with a parallelization factor), so the same
@@ -34,7 +38,7 @@ class LoggedOnce:
     which an in-progress record that expires (Powertools) does as well.
     """
 
-    FINAL = frozenset({"sent", "deferred"})
+    FINAL = frozenset({"sent", "deferred", "retrying", "sending", "failed"})
 
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
@@ -85,33 +89,89 @@ class DynamoDBMerchants:
         self._cache.pop(merchant["merchant_id"], None)
 
 
-class DynamoDBDeferredQueue:
-    """Deferred customer messages, found through the sparse ``by_due`` index (never a Scan)."""
+class DynamoDBOutbox:
+    """The Outbox port on the notification log: waiting items carry ``deferred_bucket`` and are found through
+    the sparse ``by_due`` index (``deferred_bucket`` / ``due_at``, never a Scan).
+
+    A claim is one conditional UpdateItem on the item (never the index, which is eventually consistent): it
+    needs the ``outcome`` and ``due_at`` the sweep read, and moves ``due_at`` to the end of a lease, so of two
+    sweeps that read the same item only one claims it, and an item whose claimer died is due again when its
+    lease ends. Settling is conditional on the claim's token.
+    """
+
+    BUCKET = "deferred"
 
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
         self.table = table
 
-    def due(self, now_iso: str) -> list[dict[str, Any]]:
+    def due(self, now_iso: str, limit: int) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "by_due",
             "KeyConditionExpression": "deferred_bucket = :b AND due_at <= :now",
-            "ExpressionAttributeValues": {":b": {"S": "deferred"}, ":now": {"S": now_iso}},
+            "ExpressionAttributeValues": {":b": {"S": self.BUCKET}, ":now": {"S": now_iso}},
+            "Limit": min(limit, 1000),
         }
-        while True:
+        while len(items) < limit:
             page = self.client.query(**kwargs)
             items.extend(from_attributes(i) for i in page["Items"])
             if "LastEvaluatedKey" not in page:
-                return items
+                break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items[:limit]
 
-    def mark_sent(self, entry: dict[str, Any], message_id: str, sent_at: str) -> None:
-        # Removing deferred_bucket takes the item out of the sparse index.
-        self.client.update_item(
-            TableName=self.table,
-            Key={"shipment_key": {"S": entry["shipment_key"]}, "notification_id": {"S": entry["notification_id"]}},
-            UpdateExpression="SET outcome = :sent, message_id = :id, sent_at = :at REMOVE deferred_bucket",
-            ExpressionAttributeValues={":sent": {"S": "sent"}, ":id": {"S": message_id}, ":at": {"S": sent_at}},
-        )
+    @staticmethod
+    def _key(entry: dict[str, Any]) -> dict[str, Any]:
+        return {"shipment_key": {"S": entry["shipment_key"]}, "notification_id": {"S": entry["notification_id"]}}
+
+    def claim(self, entry: dict[str, Any], lease_until_iso: str) -> str | None:
+        token = uuid.uuid4().hex
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=self._key(entry),
+                UpdateExpression="SET #outcome = :sending, #due = :lease, #token = :token",
+                ConditionExpression="#bucket = :bucket AND #outcome = :seen_outcome AND #due = :seen_due",
+                ExpressionAttributeNames={"#outcome": "outcome", "#due": "due_at", "#token": "claimed_by",
+                                          "#bucket": "deferred_bucket"},
+                ExpressionAttributeValues={
+                    ":sending": {"S": "sending"}, ":lease": {"S": lease_until_iso}, ":token": {"S": token},
+                    ":bucket": {"S": self.BUCKET}, ":seen_outcome": {"S": entry["outcome"]},
+                    ":seen_due": {"S": entry["due_at"]},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return token
+
+    def settle(self, entry: dict[str, Any], token: str, changes: dict[str, Any], done: bool) -> bool:
+        names = {"#token": "claimed_by"}
+        values = {":token": {"S": token}}
+        sets, removed = [], ["#token"]
+        for n, (name, value) in enumerate(changes.items()):
+            names[f"#a{n}"] = name
+            if value is None:  # None removes the attribute
+                removed.append(f"#a{n}")
+                continue
+            values[f":v{n}"] = to_attributes({"v": value})["v"]
+            sets.append(f"#a{n} = :v{n}")
+        if done:
+            # Leaving the outbox drops the index key and what was kept to send (a given-up delivery's dead
+            # letter keeps it); staying keeps both for the next attempt.
+            names.update({"#bucket": "deferred_bucket", "#body": "body", "#message": "message"})
+            removed += ["#bucket", "#body", "#message"]
+        update = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removed)}"
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=self._key(entry), UpdateExpression=update,
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

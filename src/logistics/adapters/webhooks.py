@@ -1,7 +1,13 @@
-"""Merchant webhooks: HMAC-signed POSTs, retried with exponential backoff (stdlib HTTP only)."""
+"""Merchant webhooks: HMAC-signed POSTs, retried with exponential backoff (stdlib HTTP only).
+
+These are the quick retries inside one invocation; a delivery that still fails waits in the outbox for
+later attempts (``service.notify``, ``service.deferred``). Each request is signed when it is made, so a
+redelivery carries the same body with a fresh signature timestamp.
+"""
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +25,11 @@ class WebhookError(Exception):
 
 
 class HttpWebhookSender:
-    """Delivers signed webhooks; a 2xx answer is success, other answers and network errors fail."""
+    """Delivers signed webhooks; a 2xx answer is success, other answers and network errors fail.
+
+    ``attempts`` requests at most, with backoff between them; an answer that retrying cannot change (a 4xx
+    other than 408/425/429) ends them early. Returns ``{"http_status", "tries"}``; raises ``WebhookError``.
+    """
 
     def __init__(
         self,
@@ -34,6 +44,7 @@ class HttpWebhookSender:
         self.sleep = sleep
 
     def deliver(self, url: str, secret: str, body: bytes) -> dict[str, Any]:
+        """POST ``body`` to ``url`` signed with ``secret`` (signed at each request)."""
         last = ""
         for attempt in range(1, self.attempts + 1):
             request = urllib.request.Request(
@@ -45,12 +56,12 @@ class HttpWebhookSender:
             )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    return {"http_status": response.status, "attempts": attempt}
+                    return {"http_status": response.status, "tries": attempt}
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code} from {url}"
                 if exc.code not in RETRYABLE_STATUS:
                     break
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled answer
                 last = f"{url} unreachable: {getattr(exc, 'reason', exc)}"
             if attempt < self.attempts:
                 self.sleep(self.backoff.delay(attempt))

@@ -1,33 +1,88 @@
 """Turn real status changes into notifications: signed merchant webhooks and customer messages.
 
-Each (change, channel) is sent once: a retried or twice-delivered stream batch finds the completed
-record of the guard (on DynamoDB: the (change, channel) log item itself, ``LoggedOnce``) and sends
-nothing again; a failed channel raises so the stream retries it.
+Each (change, channel) is acted on once: a retried or twice-delivered stream batch finds the record of the
+guard (on DynamoDB: the (change, channel) log item itself, ``LoggedOnce``) and does nothing again. A channel
+that cannot deliver (after the sender's own quick retries) does not fail the stream record: the delivery
+goes to the outbox (its log item, ``retrying``, with the next attempt's time and what to send), and the
+scheduled sweep (``service.deferred``) tries it again with backoff. Only a failure to record the outcome (a
+storage error) fails the record, so the stream retries it.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import logging
+import random
+import threading
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from logistics.domain.notifications import (
     DEFAULT_CUSTOMER_STATUSES,
+    RetryPolicy,
     StatusChange,
     customer_channels,
     deliver_at,
+    iso,
     status_change,
 )
 from logistics.domain.ports import CustomerChannel, MerchantDirectory, NotificationLog, OnceGuard, WebhookSender
 from logistics.domain.status import Status
 
+log = logging.getLogger(__name__)
+
+# The sparse index key of the outbox: present while a delivery waits for ``due_at`` (quiet hours or a retry).
+OUTBOX_BUCKET = "deferred"
+MAX_ERROR_CHARS = 1000
+
 
 class DeliveryFailed(Exception):
-    """A channel could not deliver; the stream record is reported as failed and retried."""
+    """A change's outcome could not be recorded (a storage error); its stream record is reported as failed."""
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: the ids of the records to retry, and how many (change, channel) ended how."""
+
+    failed: set[Hashable] = field(default_factory=set)
+    outcomes: Counter[str] = field(default_factory=Counter)  # sent | deferred | retrying | skipped | ...
+
+
+class TargetBreaker:
+    """Remembers receivers that just failed, so the next deliveries to them go straight to the outbox for a
+    while instead of each spending the sender's retries (and, for a receiver that does not answer, its
+    timeouts) inside the invocation, which would hold up every other merchant's notifications."""
+
+    def __init__(self, hold_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hold_s = hold_s
+        self.clock = clock
+        self._failed: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def open_reason(self, target: str) -> str | None:
+        """Why ``target`` should not be tried now, or None."""
+        with self._lock:
+            failed = self._failed.get(target)
+            if failed is None:
+                return None
+            age = self.clock() - failed[0]
+            if age >= self.hold_s:
+                del self._failed[target]
+                return None
+            return f"{target} failed {age:.1f} s ago ({failed[1]})"
+
+    def failed(self, target: str, error: str) -> None:
+        with self._lock:
+            self._failed[target] = (self.clock(), error[:200])
+
+    def succeeded(self, target: str) -> None:
+        with self._lock:
+            self._failed.pop(target, None)
 
 
 @dataclass(frozen=True)
@@ -68,6 +123,9 @@ class Notifier:
         tracking_base_url: str,
         clock: Callable[[], datetime] = _now,
         concurrency: int = 8,
+        policy: RetryPolicy | None = None,
+        rand: Callable[[], float] = random.random,
+        breaker: TargetBreaker | None = None,
     ) -> None:
         self.merchants = merchants
         self.log = log
@@ -77,6 +135,9 @@ class Notifier:
         self.region = region
         self.tracking_base_url = tracking_base_url.rstrip("/")
         self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.rand = rand
+        self.breaker = breaker or TargetBreaker(hold_s=10.0)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify")
 
     def should_handle(self, new_image: dict[str, Any]) -> bool:
@@ -93,45 +154,54 @@ class Notifier:
                 found.append((image.id, change))
         return found
 
-    def handle_batch(self, items: Sequence[tuple[Hashable, StatusChange]]) -> set[Hashable]:
-        """Notify a batch of changes; returns the ids of those that failed (and must be retried).
+    def handle_batch(self, items: Sequence[tuple[Hashable, StatusChange]]) -> BatchResult:
+        """Notify a batch of changes; returns the ids of those whose outcome could not be recorded (to be
+        retried) and the count of each outcome.
 
         Different shipments are independent, so their changes go out concurrently; one shipment's
-        changes stay in order, and after a failure its later changes wait for the retry too.
+        changes are handled in order, and after a storage failure its later changes wait for the retry too.
+        (Deliveries that go to the outbox are sent later, out of order: each webhook carries the time its
+        status began, ``changed_at``, and the shipment's ``sequence``, for receivers to order them.)
         """
         by_shipment: dict[tuple[str, str], list[tuple[Hashable, StatusChange]]] = defaultdict(list)
         for item_id, change in items:
             by_shipment[(change.merchant_id, change.shipment_id)].append((item_id, change))
 
-        def run(changes: list[tuple[Hashable, StatusChange]]) -> list[Hashable]:
+        def run(changes: list[tuple[Hashable, StatusChange]]) -> tuple[list[Hashable], Counter[str]]:
+            counts: Counter[str] = Counter()
             for position, (_, change) in enumerate(changes):
                 try:
-                    self.handle(change)
-                except DeliveryFailed:
-                    return [item_id for item_id, _ in changes[position:]]
-            return []
+                    counts.update(o.outcome for o in self.handle(change))
+                except DeliveryFailed as exc:
+                    log.warning("notification of %s not recorded, its record is retried: %s", change.key, exc)
+                    return [item_id for item_id, _ in changes[position:]], counts
+            return [], counts
 
         groups = list(by_shipment.values())
-        if len(groups) <= 1:
-            return {item_id for group in groups for item_id in run(group)}
-        return {item_id for failed in self._pool.map(run, groups) for item_id in failed}
+        results = [run(g) for g in groups] if len(groups) <= 1 else list(self._pool.map(run, groups))
+        outcome = BatchResult()
+        for failed, counts in results:
+            outcome.failed.update(failed)
+            outcome.outcomes.update(counts)
+        return outcome
 
     def handle(self, change: StatusChange) -> list[Outcome]:
-        """Notify every channel for a change; raises DeliveryFailed if any channel failed."""
+        """Notify every channel for a change; raises DeliveryFailed if the outcome of a channel could not be
+        recorded (the other channel is still acted on)."""
         merchant = self.merchants.get(change.merchant_id) or {}
         outcomes: list[Outcome] = []
         failures: list[str] = []
         for channel, action in (("webhook", self._webhook), ("customer", self._customer)):
-            skipped = self._skip_reason(channel, change, merchant)
-            if skipped:  # nothing to send, so nothing to guard: the log entry overwrites itself
-                self.log.record(self._entry(change, channel, "skipped", detail=skipped))
-                outcomes.append(Outcome(channel, "skipped", skipped))
-                continue
             try:
+                skipped = self._skip_reason(channel, change, merchant)
+                if skipped:  # nothing to send, so nothing to guard: the log entry overwrites itself
+                    self.log.record(self._entry(change, channel, "skipped", detail=skipped))
+                    outcomes.append(Outcome(channel, "skipped", skipped))
+                    continue
                 result = self.once.run_once(self.log_key(change, channel), lambda a=action: a(change, merchant))
                 outcomes.append(Outcome(channel, result["outcome"], result.get("detail", "")))
-            except DeliveryFailed as exc:
-                failures.append(f"{channel}: {exc}")
+            except Exception as exc:  # the guard's read or the log write failed: retrying the record can help
+                failures.append(f"{channel}: {type(exc).__name__}: {exc}")
         if failures:
             raise DeliveryFailed("; ".join(failures))
         return outcomes
@@ -175,10 +245,14 @@ class Notifier:
         return f"{self.tracking_base_url}/{token}" if token else None
 
     def webhook_body(self, change: StatusChange) -> bytes:
+        """The webhook's JSON body. ``id`` names the change (receivers de-duplicate on it); ``changed_at`` is
+        when the status began and ``sequence`` the shipment state's version, which grows with every stored
+        change of the shipment: a receiver that gets two changes out of order keeps the higher sequence."""
         state = change.state
         payload = {
             "type": "shipment.status_changed",
             "id": change.key,
+            "sequence": state.get("version"),
             "merchant_id": change.merchant_id,
             "shipment_id": change.shipment_id,
             "order_ref": state.get("order_ref"),
@@ -197,13 +271,28 @@ class Notifier:
 
     def _webhook(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
         url, secret = merchant["webhook_url"], merchant["webhook_secret"]
+        body = self.webhook_body(change)
+        down = self.breaker.open_reason(url)
+        if down:
+            return self._retry_later(change, "webhook", f"not tried: {down}", target=url, body=body.decode())
         try:
-            result = self.webhooks.deliver(url, secret, self.webhook_body(change))
+            result = self.webhooks.deliver(url, secret, body)
         except Exception as exc:
-            self.log.record(self._entry(change, "webhook", "failed", target=url, error=str(exc)))
-            raise DeliveryFailed(str(exc)) from exc
-        self.log.record(self._entry(change, "webhook", "sent", target=url, **result))
+            self.breaker.failed(url, str(exc))
+            return self._retry_later(change, "webhook", str(exc), target=url, body=body.decode())
+        self.breaker.succeeded(url)
+        self.log.record(self._entry(change, "webhook", "sent", target=url, attempts=1, **result))
         return {"outcome": "sent", "detail": url}
+
+    def _retry_later(self, change: StatusChange, channel: str, error: str, **what: Any) -> dict[str, Any]:
+        """Put a delivery that failed in the outbox: its log item waits (``retrying``) for the next attempt
+        with what to send (the exact webhook body, or the customer message), for the sweep to try again."""
+        now = self.clock()
+        due = self.policy.next_attempt(now, 1, now, self.rand()) or now
+        self.log.record(self._entry(
+            change, channel, "retrying", attempts=1, first_failed_at=iso(now), due_at=iso(due),
+            deferred_bucket=OUTBOX_BUCKET, error=error[:MAX_ERROR_CHARS], **what))
+        return {"outcome": "retrying", "detail": iso(due)}
 
     def customer_message(self, change: StatusChange) -> dict[str, Any]:
         state = change.state
@@ -226,20 +315,21 @@ class Notifier:
         now = self.clock()
         due = deliver_at(now, customer)
         if due > now:
-            # Deferred, not dropped: the deferred sender publishes it when the quiet hours end.
+            # Deferred, not dropped: the outbox sweep publishes it when the quiet hours end.
             message = self.customer_message(change)
             self.log.record(
-                self._entry(change, "customer", "deferred", due_at=due.isoformat(timespec="seconds"),
-                            deferred_bucket="deferred", message=json.dumps(message), channels=channels)
+                self._entry(change, "customer", "deferred", due_at=iso(due), deferred_bucket=OUTBOX_BUCKET,
+                            message=json.dumps(message), channels=channels)
             )
-            return {"outcome": "deferred", "detail": due.isoformat()}
+            return {"outcome": "deferred", "detail": iso(due)}
         return self.send_customer(change, channels)
 
     def send_customer(self, change: StatusChange, channels: list[str]) -> dict[str, Any]:
+        message = self.customer_message(change)
         try:
-            message_id = self.customers.send(self.customer_message(change))
+            message_id = self.customers.send(message)
         except Exception as exc:
-            self.log.record(self._entry(change, "customer", "failed", channels=channels, error=str(exc)))
-            raise DeliveryFailed(str(exc)) from exc
-        self.log.record(self._entry(change, "customer", "sent", channels=channels, message_id=message_id))
+            return self._retry_later(change, "customer", str(exc), channels=channels, message=json.dumps(message))
+        self.log.record(self._entry(change, "customer", "sent", channels=channels, message_id=message_id,
+                                    attempts=1))
         return {"outcome": "sent", "detail": message_id}

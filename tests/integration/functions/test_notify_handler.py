@@ -1,16 +1,23 @@
-"""NotifyFunction invoked in-process with real stream records of the state table on moto."""
+"""NotifyFunction and the outbox sweep (DeferredNotifyFunction) invoked in-process with real stream records
+of the state table (DynamoDB Local, or moto without Java)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
+from local_runtime.cloudformation import load_template
 from local_runtime.esm.dynamodb.events import build_stream_event, build_stream_record
 from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_event
+from local_runtime.invoke import Invoker
 from logistics.webhook_signature import HEADER, SignatureError, verify
 from tests.factories import shipment_event
 
@@ -142,21 +149,60 @@ def test_modify_without_status_change_notifies_nothing(world):
     assert receiver.requests == [] and customer_messages(stack, queue_url) == []
 
 
-def test_webhook_failure_reports_the_records_sequence_number(world):
+def retry_invoker(stack, **parameters: str) -> Invoker:
+    """The stack's functions with other retry parameters (the template passes them on as environment variables)."""
+    template = load_template(Path(__file__).resolve().parents[3] / "template.yaml", config_env="local",
+                             stack_name=stack.template.context.stack_name, endpoint_url=stack.endpoint,
+                             parameter_overrides=parameters)
+    return Invoker(template.functions(), region=stack.region, base_env=stack.env)
+
+
+SWEEP = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+
+
+def test_a_failed_webhook_fails_no_record_and_the_sweep_redelivers_the_same_body_signed_afresh(world):
     stack, receiver, _ = world
+    invoker = retry_invoker(stack, NotifyRetryBaseSeconds="0")  # the next attempt is due at once
     receiver.status = 500
     stream = Stream(stack)
     ingest(stack, shipment_event("s1", "DELIVERED", customer=AFTERNOON))
     event = stream.next_event()
-    response = stack.invoker.invoke("NotifyFunction", event)
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]}
-    assert len(receiver.requests) == 3  # retried with backoff before giving up
-    failed = [e for e in log_entries(stack, "m1#s1") if e["channel"] == "webhook"]
-    assert failed[0]["outcome"] == "failed" and "HTTP 500" in failed[0]["error"]
-    # The retry (receiver healthy again) sends the webhook once and does not resend the customer message.
+    assert invoker.invoke("NotifyFunction", event) == {"batchItemFailures": []}
+    assert len(receiver.requests) == 3  # the sender's quick retries, then the outbox
+    [waiting] = [e for e in log_entries(stack, "m1#s1") if e["channel"] == "webhook"]
+    assert waiting["outcome"] == "retrying" and "HTTP 500" in waiting["error"] and waiting["attempts"] == 1
+    assert waiting["body"].encode() == receiver.requests[0][1]
+    # The same record again (a retried batch) sends nothing: the outbox owns the delivery.
+    assert invoker.invoke("NotifyFunction", event) == {"batchItemFailures": []}
+    assert len(receiver.requests) == 3
+
     receiver.status = 200
-    assert stack.invoker.invoke("NotifyFunction", event) == {"batchItemFailures": []}
-    assert len(receiver.requests) == 4
+    before = int(time.time())
+    assert invoker.invoke("DeferredNotifyFunction", SWEEP)["sent"] == 1
+    headers, body = receiver.requests[-1]
+    assert body == receiver.requests[0][1]  # same bytes, so the same id
+    assert verify(SECRET, body, headers[HEADER]) >= before  # a signature made at the redelivery
+    [sent] = [e for e in log_entries(stack, "m1#s1") if e["channel"] == "webhook"]
+    assert sent["outcome"] == "sent" and sent["attempts"] == 2 and "body" not in sent and "error" not in sent
+    assert invoker.invoke("DeferredNotifyFunction", SWEEP)["sent"] == 0 and len(receiver.requests) == 4
+
+
+def test_after_the_retry_window_the_delivery_is_failed_and_dead_lettered(world):
+    stack, receiver, _ = world
+    invoker = retry_invoker(stack, NotifyRetryBaseSeconds="0", NotifyRetryWindowSeconds="0")
+    receiver.status = 503
+    stream = Stream(stack)
+    ingest(stack, shipment_event("s1", "DELIVERED", customer=AFTERNOON))
+    assert invoker.invoke("NotifyFunction", stream.next_event()) == {"batchItemFailures": []}
+    result = invoker.invoke("DeferredNotifyFunction", SWEEP)
+    assert (result["sent"], result["failed"]) == (0, 1) and len(receiver.requests) == 4
+    [failed] = [e for e in log_entries(stack, "m1#s1") if e["channel"] == "webhook"]
+    assert failed["outcome"] == "failed" and "HTTP 503" in failed["error"] and "deferred_bucket" not in failed
+    letters = stack.table("DeadLetterTable").query(KeyConditionExpression=Key("merchant_id").eq("m1"))["Items"]
+    [letter] = letters
+    assert letter["reason"] == failed["error"] and letter["source"].startswith("notification:m1#s1#")
+    assert json.loads(base64.b64decode(letter["value_b64"]))["status"] == "DELIVERED"  # what was not delivered
+    assert invoker.invoke("DeferredNotifyFunction", SWEEP)["failed"] == 0
 
 
 def test_webhook_signature_verifies_and_detects_tampering(world):

@@ -42,8 +42,15 @@ def test_a_sent_or_deferred_item_means_done_and_nothing_is_written() -> None:
     assert client.calls[0]["ConsistentRead"] is True
 
 
-def test_absent_or_failed_runs_the_action() -> None:
-    client = FakeClient({("m#1#s-1", "2026-11-20T10:00:00.000Z#DELIVERED#customer"): {"outcome": "failed"}})
+def test_absent_or_skipped_runs_the_action() -> None:
+    client = FakeClient({("m#1#s-1", "2026-11-20T10:00:00.000Z#DELIVERED#customer"): {"outcome": "skipped"}})
     once = LoggedOnce(client, "t")
     for channel in ("webhook", "customer"):
         assert once.run_once(Notifier.log_key(CHANGE, channel), lambda: {"outcome": "sent"}) == {"outcome": "sent"}
+
+
+def test_what_the_outbox_holds_or_gave_up_is_not_acted_on_again() -> None:
+    for outcome in ("retrying", "sending", "failed"):
+        client = FakeClient({("m#1#s-1", "2026-11-20T10:00:00.000Z#DELIVERED#webhook"): {"outcome": outcome}})
+        result = LoggedOnce(client, "t").run_once(Notifier.log_key(CHANGE, "webhook"), lambda: {"outcome": "sent"})
+        assert result["outcome"] == outcome

@@ -1,4 +1,5 @@
-"""Notification rules against in-memory ports: once per change and channel, opt-in, quiet hours."""
+"""Notification rules against in-memory ports: once per change and channel, opt-in, quiet hours, and a
+delivery that fails goes to the outbox instead of failing its record."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from logistics.domain.notifications import status_change
+from logistics.domain.notifications import RetryPolicy, status_change
 from logistics.domain.status import Status
-from logistics.service.notify import DeliveryFailed, Notifier, StateImages
+from logistics.service.notify import Notifier, StateImages, TargetBreaker
 from tests.fakes.memory import MemoryCustomers, MemoryLog, MemoryMerchants, MemoryOnce, MemoryWebhooks
 
 NOON_BERLIN = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
@@ -32,10 +33,10 @@ def world():
     return merchants, MemoryLog(), MemoryOnce(), MemoryCustomers(), MemoryWebhooks()
 
 
-def notifier(world, clock=lambda: NOON_BERLIN) -> Notifier:
+def notifier(world, clock=lambda: NOON_BERLIN, **options) -> Notifier:
     merchants, log, once, customers, webhooks = world
     return Notifier(merchants, log, once, customers, webhooks, region="us-east-1",
-                    tracking_base_url="http://127.0.0.1:8000/track", clock=clock)
+                    tracking_base_url="http://127.0.0.1:8000/track", clock=clock, **options)
 
 
 def test_status_change_notifies_webhook_and_customer_once(world):
@@ -62,7 +63,7 @@ def test_quiet_hours_defer_customer_message_but_not_webhook(world):
     assert customers.sent == [] and len(webhooks.delivered) == 1
     deferred = next(e for e in log.entries if e["channel"] == "customer")
     assert deferred["outcome"] == "deferred"
-    assert deferred["due_at"] == "2026-11-21T07:00:00+00:00"  # 08:00 Berlin
+    assert deferred["due_at"] == "2026-11-21T07:00:00.000+00:00"  # 08:00 Berlin
     assert json.loads(deferred["message"])["status"] == "DELIVERED"
 
 
@@ -74,18 +75,57 @@ def test_recipient_without_opt_in_is_skipped_and_logged(world):
     assert any(e["channel"] == "customer" and e["outcome"] == "skipped" for e in log.entries)
 
 
-def test_failed_webhook_raises_and_retry_sends_only_what_is_missing(world):
-    _, log, _, customers, webhooks = world
+def test_a_failed_webhook_waits_in_the_outbox_with_its_exact_body_and_the_record_succeeds(world):
+    _, log, once, customers, webhooks = world
     webhooks.failing = True
-    change = status_change(state("IN_TRANSIT"), state("DELIVERED"))
-    n = notifier(world)
-    with pytest.raises(DeliveryFailed, match="HTTP 500"):
-        n.handle(change)
-    assert len(customers.sent) == 1
-    assert any(e["channel"] == "webhook" and e["outcome"] == "failed" for e in log.entries)
+    change = status_change(state("IN_TRANSIT"), state("DELIVERED", version=7))
+    n = notifier(world, policy=RetryPolicy(base_s=60, cap_s=600, window_s=3600), rand=lambda: 0.5)
+    outcomes = {o.channel: o.outcome for o in n.handle(change)}  # no DeliveryFailed: nothing for the stream to retry
+    assert outcomes == {"webhook": "retrying", "customer": "sent"} and len(customers.sent) == 1
+    waiting = next(e for e in log.entries if e["channel"] == "webhook")
+    assert waiting["outcome"] == "retrying" and waiting["attempts"] == 1 and "HTTP 500" in waiting["error"]
+    assert waiting["deferred_bucket"] == "deferred"  # in the outbox's index
+    assert waiting["first_failed_at"] == "2026-11-20T11:00:00.000+00:00"
+    assert waiting["due_at"] == "2026-11-20T11:00:45.000+00:00"  # 30 s + 0.5 * 30 s of jitter
+    assert waiting["body"].encode() == n.webhook_body(change)  # the bytes the sweep will send again
+    assert json.loads(waiting["body"])["sequence"] == 7
+    # The same stream record again: the guard finds the delivery in the outbox and does nothing.
     webhooks.failing = False
     n.handle(change)
-    assert len(webhooks.delivered) == 1 and len(customers.sent) == 1
+    assert webhooks.delivered == [] and len(log.entries) == 2 and len(once.done) == 2
+
+
+def test_a_failed_customer_message_waits_in_the_outbox_too(world):
+    _, log, _, customers, _ = world
+
+    def broken(message: dict) -> str:
+        raise RuntimeError("SNS unavailable")
+
+    customers.send = broken
+    n = notifier(world)
+    n.handle(status_change(state("IN_TRANSIT"), state("DELIVERED")))
+    waiting = next(e for e in log.entries if e["channel"] == "customer")
+    assert waiting["outcome"] == "retrying" and "SNS unavailable" in waiting["error"]
+    assert json.loads(waiting["message"])["status"] == "DELIVERED" and waiting["channels"] == ["email", "sms"]
+
+
+def test_a_receiver_that_just_failed_is_not_tried_again_for_a_while(world):
+    _, log, _, _, webhooks = world
+    webhooks.failing = True
+    clock = [0.0]
+    n = notifier(world, breaker=TargetBreaker(hold_s=10, clock=lambda: clock[0]))
+    calls = []
+    real = webhooks.deliver
+    webhooks.deliver = lambda url, secret, body: calls.append(url) or real(url, secret, body)
+    for event_id in ("e1", "e2", "e3"):
+        n.handle(status_change(state("IN_TRANSIT"), state("DELIVERED", event_id, status_changed_at=event_id)))
+    assert calls == ["http://hook"]  # the first change tried it; the next two went straight to the outbox
+    errors = [e["error"] for e in log.entries if e["channel"] == "webhook"]
+    assert errors[0].startswith("HTTP 500") and all(e.startswith("not tried: http://hook failed") for e in errors[1:])
+    clock[0] = 10.0
+    webhooks.failing = False
+    n.handle(status_change(state("IN_TRANSIT"), state("DELIVERED", "e4", status_changed_at="e4")))
+    assert calls == ["http://hook", "http://hook"] and len(webhooks.delivered) == 1
 
 
 def test_replica_region_does_not_notify(world):
@@ -94,24 +134,36 @@ def test_replica_region_does_not_notify(world):
     assert not n.should_handle(state("DELIVERED", written_region="eu-west-1"))
 
 
-def test_batch_fails_only_the_failing_shipment_from_its_failed_change_on(world):
-    merchants, _, _, _, webhooks = world
+def test_batch_fails_only_the_shipment_whose_outcome_could_not_be_stored_from_that_change_on(world):
+    merchants, log, _, _, webhooks = world
     merchants.merchants["m2"] = {"merchant_id": "m2", "webhook_url": "http://broken", "webhook_secret": "s"}
     ok = status_change(state("IN_TRANSIT"), state("OUT_FOR_DELIVERY"))
     bad_first = status_change(state("IN_TRANSIT"), {**state("OUT_FOR_DELIVERY", "e7"), "merchant_id": "m2"})
     bad_later = status_change(state("OUT_FOR_DELIVERY"), {**state("DELIVERED", "e8"), "merchant_id": "m2"})
+    down = status_change(state("IN_TRANSIT"), {**state("DELIVERED", "e9"), "shipment_id": "s9"})
     n = notifier(world)
-    real = webhooks.deliver
+    real_record, real_deliver = log.record, webhooks.deliver
+
+    def record(entry: dict) -> None:
+        if entry["merchant_id"] == "m2":
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        real_record(entry)
 
     def deliver(url: str, secret: str, body: bytes) -> dict:
-        if url == "http://broken":
-            raise RuntimeError("HTTP 503 from http://broken")
-        return real(url, secret, body)
+        if json.loads(body)["shipment_id"] == "s9":
+            raise RuntimeError("HTTP 503 from http://hook")
+        return real_deliver(url, secret, body)
 
-    webhooks.deliver = deliver
-    failed = n.handle_batch([("seq-1", bad_first), ("seq-2", ok), ("seq-3", bad_later)])
-    assert failed == {"seq-1", "seq-3"}  # m2's later change waits for the retry of its first
-    assert [json.loads(body)["status"] for _, body in webhooks.delivered] == ["OUT_FOR_DELIVERY"]
+    log.record, webhooks.deliver = record, deliver
+    result = n.handle_batch([("seq-1", bad_first), ("seq-2", ok), ("seq-3", bad_later), ("seq-4", down)])
+    assert result.failed == {"seq-1", "seq-3"}  # m2's later change waits for the retry of its first
+    assert result.outcomes == {"sent": 3, "retrying": 1}  # s1: webhook and customer; s9: customer, webhook waits
+    # m2's first change was delivered but not recorded: the retry sends it again (receivers de-duplicate on id);
+    # its later change was not sent.
+    assert sorted((json.loads(body)["merchant_id"], json.loads(body)["status"]) for _, body in webhooks.delivered
+                  ) == [("m1", "OUT_FOR_DELIVERY"), ("m2", "OUT_FOR_DELIVERY")]
+    assert [e["outcome"] for e in log.entries if e["shipment_id"] == "s9" and e["channel"] == "webhook"] == [
+        "retrying"]  # a receiver that is down fails nothing
 
 
 def test_changes_keeps_real_status_changes_written_in_this_region(world):
