@@ -104,7 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"x", 16)
+            line = self.rfile.readline(1024)
+            if not line:
+                raise ConnectionAbortedError("client closed the connection mid-body")
+            size = int(line.split(b";", 1)[0].strip() or b"x", 16)  # ValueError: not a chunk size
+            if size < 0:
+                raise ValueError("negative chunk size")
             if size == 0:
                 while self.rfile.readline(8192).strip():  # trailers
                     pass
@@ -112,7 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
             total += size
             if total > MAX_BODY_BYTES:
                 raise _TooLarge
-            chunks.append(self.rfile.read(size))
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise ConnectionAbortedError("client closed the connection mid-body")
+            chunks.append(chunk)
             self.rfile.readline(8)  # the CRLF closing the chunk
 
     def _send(self, response: HttpResponse) -> None:

@@ -149,6 +149,30 @@ def test_chunked_request_body(server: ApiGatewayServer, functions: Functions) ->
     assert functions.events[-1]["body"] == "hello chunked world"
 
 
+@pytest.mark.parametrize("framing", [b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", b"Content-Length: many\r\n\r\n",
+                                     b"Transfer-Encoding: chunked\r\n\r\n-5\r\n"])
+def test_bad_body_framing_is_a_400(server: ApiGatewayServer, functions: Functions, framing: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+        raw.sendall(b"POST /echo/x HTTP/1.1\r\nHost: x\r\n" + framing)
+        assert _read_all(raw).startswith(b"HTTP/1.1 400 ")
+    assert functions.events == []
+
+
+def test_client_gone_mid_body(server: ApiGatewayServer, functions: Functions,
+                              capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="local_runtime.apigateway"):
+        for framing in (b"Content-Length: 100\r\n\r\nonly ten..", b"Transfer-Encoding: chunked\r\n\r\n64\r\nshort"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+                raw.sendall(b"POST /echo/x HTTP/1.1\r\nHost: x\r\n" + framing)
+        deadline = time.monotonic() + 20
+        while caplog.text.count("mid-body") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert caplog.text.count("mid-body") == 2
+    assert functions.events == []
+    assert _get(server, "/echo/after")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_head_sends_headers_only(server: ApiGatewayServer, functions: Functions) -> None:
     functions.hook = lambda event: {"statusCode": 200, "body": "twelve bytes"}
     conn = _connect(server)
