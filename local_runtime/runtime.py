@@ -1,31 +1,32 @@
 """The whole stack of a SAM template on one machine: embedded broker and AWS, resources deployed from
-the template, every Kafka and DynamoDB Streams mapping emulated, handlers invoked in-process, and the
-template's Chalice app served over HTTP.
+the template, every Kafka and DynamoDB Streams mapping emulated, each function in its own worker processes
+with its output on CloudWatch Logs, and the template's Api / HttpApi events served over HTTP.
 
 Nothing here knows about logistics: point it at any SAM project's template.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
-from local_runtime.cloudformation import FunctionSpec, Template, load_template
+from local_runtime.apigateway import ApiGatewayServer
+from local_runtime.cloudformation import Template, load_template
+from local_runtime.cloudformation.api_events import api_routes
 from local_runtime.deploy import Deployment, create_kafka_topics, deploy_template, kafka_topics
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.kafka.pollers import KafkaPollers
 from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
-from local_runtime.invoke import Invoker
+from local_runtime.invoke import Invoker, LogSink, StreamSink
+from local_runtime.logs import CloudWatchLogsSink
 from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
@@ -80,7 +81,11 @@ class PlatformOptions:
     # Pollers per Kafka mapping (None: one per partition), so each partition has its own batch in flight.
     kafka_pollers: int | None = None
     dashboard_host: str = "127.0.0.1"
-    dashboard_port: int | None = 8000  # None: do not serve any Chalice app
+    dashboard_port: int | None = 8000  # where the template's Api/HttpApi events are served; None: not served
+    # Function output goes to CloudWatch Logs (/aws/lambda/<FunctionName>) on the AWS endpoint, and is echoed
+    # to ``function_log_echo`` when given (`logistics up` writes it to <state_dir>/functions.log).
+    cloudwatch_logs: bool = True
+    function_log_echo: TextIO | None = None
     state_dir: str | os.PathLike[str] | None = None  # stream checkpoints survive a mapping restart here
     consumer_config: Mapping[str, Any] = field(default_factory=lambda: {"session.timeout.ms": 6000})
     retry_backoff_s: float = 0.2
@@ -107,10 +112,9 @@ class LocalPlatform:
         self.invoker: Invoker | None = None
         self.kafka_mappings: list[RunningMapping] = []
         self.stream_mappings: list[RunningMapping] = []
-        self.dashboard: Any = None
-        self.dashboard_url: str | None = None
-        self._dashboard_thread: threading.Thread | None = None
-        self._dashboard_stopper: threading.Thread | None = None
+        self.api: ApiGatewayServer | None = None
+        self.dashboard_url: str | None = None  # where the API events are served
+        self.logs: CloudWatchLogsSink | None = None
         self._stop_requested_at: float | None = None
         self._checkpoints: Any = None
         self.schedules: ScheduleRunner | None = None
@@ -134,7 +138,14 @@ class LocalPlatform:
         create_kafka_topics(bootstrap, kafka_topics(self.template.event_source_mappings()),
                             partitions=opts.partitions)
         base_env = {**aws.aws_env(endpoint, self.region), **self.dynamodb.env(), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-        self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env)
+        sink: LogSink | None = None
+        if opts.cloudwatch_logs:
+            self.logs = CloudWatchLogsSink.for_endpoint(self.endpoint_of("logs"), self.region,
+                                                        echo=opts.function_log_echo)
+            sink = self.logs
+        elif opts.function_log_echo is not None:
+            sink = StreamSink(opts.function_log_echo)
+        self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env, log_sink=sink)
         if opts.state_dir is not None:
             Path(opts.state_dir).mkdir(parents=True, exist_ok=True)
             self._checkpoints = JsonFileCheckpointStore(Path(opts.state_dir) / "stream-checkpoints.json")
@@ -148,7 +159,7 @@ class LocalPlatform:
                                             self.template.context.account_id, speedup=opts.schedule_speedup)
             self.schedules.start()
         if opts.dashboard_port is not None:
-            self._serve_dashboard(base_env)
+            self._serve_api()
         return self
 
     def client(self, service: str) -> Any:
@@ -253,10 +264,8 @@ class LocalPlatform:
             self.schedules.request_stop()
         for mapping in [*self.kafka_mappings, *self.stream_mappings]:
             mapping.request_stop()
-        if self._dashboard_stopper is None and self.dashboard is not None:
-            self._dashboard_stopper = threading.Thread(target=self._stop_dashboard, name="stop-dashboard",
-                                                       daemon=True)
-            self._dashboard_stopper.start()
+        if self.api is not None:
+            self.api.request_stop()
 
     def stop(self, timeout_s: float | None = None) -> None:
         """Stop schedules, mappings and the dashboard together, then the broker, DynamoDB Local and the
@@ -282,25 +291,20 @@ class LocalPlatform:
         schedules, self.schedules = self.schedules, None
         if schedules is not None:
             schedules.stop(30.0 if deadline is None else max(0.0, deadline - time.monotonic()))
-        dashboard, self._dashboard_stopper = self._dashboard_stopper, None
-        if dashboard is not None:
-            dashboard.join(left())
+        api, self.api = self.api, None
+        if api is not None:
+            api.stop(timeout_s=min(1.0, left() or 1.0))
         if self.invoker is not None:
             self.invoker.close()  # the function workers, before the services they talk to
+        if self.logs is not None:
+            self.logs.flush(min(1.0, left() or 1.0))  # while the endpoint still runs
+            self.logs.close(timeout_s=0.5)
+            self.logs = None
         services: list[ManagedProcess] = [self.kafka]
         if self.dynamodb is not None and self.dynamodb.embedded is not None:
             services.append(self.dynamodb.embedded)
         services.append(self.aws)
         stop_together(services, left(_MIN_GRACE_S))
-
-    def _stop_dashboard(self) -> None:
-        dashboard, thread = self.dashboard, self._dashboard_thread
-        self.dashboard = self._dashboard_thread = None
-        if dashboard is not None:
-            dashboard.shutdown()
-            dashboard.server.server_close()
-        if thread is not None:
-            thread.join(5)
 
     def __enter__(self) -> LocalPlatform:
         return self.start()
@@ -308,54 +312,19 @@ class LocalPlatform:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- the Chalice app -------------------------------------------------------------------------
-    def _chalice_candidates(self) -> list[FunctionSpec]:
-        """Functions whose handler module imports chalice (cheap text check before importing)."""
-        assert self.template is not None
-        found = []
-        for spec in self.template.functions():
-            if spec.code_uri is None:
-                continue
-            module = spec.handler.rpartition(".")[0]
-            source = Path(spec.code_uri) / (module.replace(".", "/") + ".py")
-            if source.exists() and "chalice" in source.read_text(encoding="utf-8"):
-                found.append(spec)
-        return found
-
-    def _serve_dashboard(self, base_env: Mapping[str, str]) -> None:
-        """Serve the first function whose handler is a Chalice app object, with Chalice's local server."""
-        from chalice import Chalice
-        from chalice.config import Config
-        from chalice.local import create_local_server
-
-        for spec in self._chalice_candidates():
-            # A web app is long-lived, not per-invocation: its environment becomes the process's own.
-            os.environ.update({**spec.environment, **base_env, "AWS_REGION": self.region})
-            for entry in (*spec.layers, spec.code_uri):
-                if str(entry) not in sys.path:
-                    sys.path.insert(0, str(entry))
-            module_name, _, attribute = spec.handler.rpartition(".")
-            assert spec.code_uri is not None  # candidates have code on disk
-            path = spec.code_uri / (module_name.replace(".", "/") + ".py")
-            loader = importlib.util.spec_from_file_location(f"_chalice_{spec.logical_id}", path)
-            assert loader is not None and loader.loader is not None
-            module = importlib.util.module_from_spec(loader)
-            sys.modules[loader.name] = module
-            loader.loader.exec_module(module)
-            app = getattr(module, attribute, None)
-            if not isinstance(app, Chalice):
-                continue
-            config = Config.create(chalice_app=app, app_name=app.app_name, stage="dev")
-            opts = self.options
-            self.dashboard = create_local_server(app, config, opts.dashboard_host, opts.dashboard_port or 0)
-            _quiet_disconnects(self.dashboard.server)
-            port = self.dashboard.server.server_address[1]
-            self.dashboard_url = f"http://{opts.dashboard_host}:{port}"
-            server = self.dashboard.server  # polled often, so a stop does not wait long for it
-            self._dashboard_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                                      daemon=True, name="dashboard")
-            self._dashboard_thread.start()
+    # -- the API events ---------------------------------------------------------------------------
+    def _serve_api(self) -> None:
+        """Serve every Api / HttpApi event of the template on one port, as API Gateway would (the dashboard
+        is the repository's DashboardFunction, served exactly as deployed)."""
+        assert self.template is not None and self.invoker is not None
+        routes = api_routes(self.template)
+        if not routes:
             return
+        opts = self.options
+        self.api = ApiGatewayServer(routes, self.invoker.invoke, host=opts.dashboard_host,
+                                    port=opts.dashboard_port or 0,
+                                    account_id=self.template.context.account_id).start()
+        self.dashboard_url = self.api.url
 
     # -- status ----------------------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
@@ -394,16 +363,3 @@ class LocalPlatform:
         if self.dashboard_url:
             rows.append(("Dashboard", self.dashboard_url))
         return rows
-
-
-def _quiet_disconnects(server: Any) -> None:
-    """A client that goes away mid-response (a closed tab, a cancelled live poll) is not an error worth a
-    traceback on the user's terminal; anything else is still reported by the server as before."""
-    report = server.handle_error
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        report(request, client_address)
-
-    server.handle_error = handle_error

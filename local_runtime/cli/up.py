@@ -99,6 +99,7 @@ def run(args: argparse.Namespace, extensions: Sequence[Extension] = (), *, end_p
 
 def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
     from local_runtime.cloudformation import parse_parameter_overrides
+    from local_runtime.logs import record_endpoints
     from local_runtime.runtime import LocalPlatform, PlatformOptions
 
     stop = threading.Event()
@@ -112,27 +113,28 @@ def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
 
+    # Handlers print their logs and metrics to stdout, as on Lambda; they go to CloudWatch Logs (one group per
+    # function, `logistics logs FUNCTION`) and to one file, so the terminal keeps the banner and the status line.
+    Path(args.state_dir).mkdir(parents=True, exist_ok=True)
+    log_path = Path(args.state_dir) / "functions.log"
+    log_file = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - closed in the finally below
     options = PlatformOptions(
         template=args.template, config_env=args.config_env,
         parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
         stack_name=args.stack_name, region=args.region, dashboard_port=args.port, state_dir=Path(args.state_dir),
-        partitions=args.partitions)
+        partitions=args.partitions, function_log_echo=log_file)
     platform = LocalPlatform(options)
     sessions: list[Session] = []
-    log_file = None
-    stdout = sys.stdout
     try:
         print("starting embedded Kafka and AWS, deploying the template ...", file=sys.stderr)
         platform.start()
+        record_endpoints(args.state_dir, platform.endpoint_of("logs"), platform.region)
         for extension in extensions:
             if (session := extension.session(platform, args, stop)) is not None:
                 sessions.append(session)
-        log_path = Path(args.state_dir) / "functions.log"
         extra = [line for session in sessions for line in session.banner_lines()]
-        print(banner(platform, extra) + f"\nFunction logs (stdout of the handlers): {log_path}\n", flush=True)
-        # Handlers print their logs and metrics to stdout, as on Lambda; here they go to a file, like
-        # CloudWatch Logs, so the terminal keeps the banner and the status line.
-        sys.stdout = log_file = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        print(banner(platform, extra) + f"\nFunction logs: `logistics logs FUNCTION [--follow]`, all in {log_path}\n",
+              flush=True)
         for session in sessions:
             session.start()
         while not stop.wait(args.status_every):
@@ -149,9 +151,7 @@ def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
         platform.stop(timeout_s=args.stop_timeout)
         for session in sessions:
             session.close()
-        sys.stdout = stdout
-        if log_file is not None:
-            log_file.close()
+        log_file.close()
         print("stopped: every process started by `logistics up` has exited", file=sys.stderr)
 
 

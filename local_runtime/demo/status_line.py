@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from local_runtime.services import aws
-
 if TYPE_CHECKING:
     from local_runtime.demo.webhook_sink import WebhookSink
     from local_runtime.runtime import LocalPlatform
@@ -23,7 +21,7 @@ class DemoStatusLine:
         self.platform = platform
         self.sink = sink
         self.producer = producer
-        self._dynamodb = aws.client("dynamodb", platform.aws.endpoint_url, platform.region)
+        self._dynamodb = platform.client("dynamodb")  # where the platform runs DynamoDB (DynamoDB Local or moto)
 
     def _items(self, logical_id: str) -> int | str:
         assert self.platform.template is not None
