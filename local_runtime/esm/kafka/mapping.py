@@ -175,6 +175,12 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
             ts_ms = int(float(self.spec.starting_position_timestamp) * 1000)
             for tp in start_at_timestamp(consumer, partitions, ts_ms):
                 self._partitions.skip_before_ts[tp] = ts_ms
+        # Where the group left each partition: until a record is consumed, that is this poller's position
+        # (a restarted mapping, or a partition moved from another poller, is not behind by the whole log).
+        with contextlib.suppress(Exception):
+            for tp in consumer.committed(partitions, timeout=5):
+                if tp.offset >= 0:
+                    self._partitions.committed[(tp.topic, tp.partition)] = tp.offset
         log.info("%s: assigned %s", self.name, sorted(self._partitions.assigned))
 
     def _forget(self, tps: Iterable[TP]) -> None:

@@ -536,6 +536,24 @@ def test_restart_resumes_from_committed_offsets(kafka: str) -> None:
     assert [o for e in second.events for o in offsets_of(e)[f"{topic}-0"]] == [5, 6, 7]
 
 
+def test_a_restarted_mapping_is_not_behind_on_partitions_without_new_records(kafka: str) -> None:
+    """After a restart, a partition that got nothing new is at its committed offset: no lag, and
+    ``run_until_idle`` returns (it used to count the whole partition as lag and wait for ever)."""
+    topic = new_topic(kafka, partitions=2)
+    produce(kafka, topic, [{"value": b"{}", "partition": i % 2} for i in range(6)])
+    s = spec(topic)
+    m1 = mapping(s, Recorder(), kafka)
+    m1.run_until_idle(timeout=20, idle_s=0.3)
+    m1.stop()
+    produce(kafka, topic, [{"value": b"{}", "partition": 0}])
+    second = Recorder()
+    m2 = mapping(s, second, kafka)
+    m2.run_until_idle(timeout=20, idle_s=0.3)
+    m2.stop()
+    assert [o for e in second.events for o in offsets_of(e).get(f"{topic}-0", [])] == [3]
+    assert m2.counters.lag == 0
+
+
 def test_background_thread_start_and_stop(kafka: str) -> None:
     topic = new_topic(kafka, partitions=2)
     ends = produce(kafka, topic, [{"value": b"{}", "partition": i % 2} for i in range(10)])
