@@ -115,13 +115,13 @@ class OutboxSweeper:
             if out_of_time():
                 result.left += 1
                 continue
-            token = self.outbox.claim(entry, iso(self.clock() + timedelta(seconds=self.lease_s)))
-            if token is None:
-                result.taken += 1
-                continue
             try:
+                token = self.outbox.claim(entry, iso(self.clock() + timedelta(seconds=self.lease_s)))
+                if token is None:
+                    result.taken += 1
+                    continue
                 down = self._one(entry, token, down, result)
-            except Exception:  # the claim's lease brings it back; the other entries go on
+            except Exception:  # unclaimed, or the claim's lease brings it back; the other entries go on
                 log.exception("outbox entry %s#%s not settled", entry.get("shipment_key"),
                               entry.get("notification_id"))
                 result.errors += 1

@@ -225,3 +225,22 @@ def test_a_sweep_short_of_time_leaves_the_rest_due() -> None:
                             policy=POLICY, clock=lambda: NOON + timedelta(minutes=1), reserve_s=10)
     assert sweeper.run(time_left_s=lambda: 9.0).as_dict() == counts(left=1)
     assert sweeper.run(time_left_s=lambda: 30.0).as_dict() == counts(sent=1)
+
+
+def test_a_storage_error_on_one_entry_leaves_the_others_going() -> None:
+    world = World()
+    world.webhooks.failing = True
+    notifier = world.notifier(NOON)
+    for shipment in ("s1", "s2"):
+        notifier.handle(change(shipment))
+    world.webhooks.failing = False
+    claim = world.outbox.claim
+
+    def flaky(entry: dict[str, Any], lease_until_iso: str) -> str | None:
+        if entry["shipment_id"] == "s1":
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return claim(entry, lease_until_iso)
+
+    world.outbox.claim = flaky  # type: ignore[method-assign]
+    assert world.sweep(NOON + timedelta(minutes=1)) == counts(sent=1, errors=1)
+    assert world.entry("webhook", "s1")["outcome"] == "retrying"  # untouched: due again at the next sweep
