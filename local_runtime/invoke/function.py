@@ -143,11 +143,9 @@ class LocalFunction:
         worker.run(invocation)
         self._wait(invocation, deadline)
         timed_out = invocation.settle(Outcome("timeout"))
+        worker.sample_memory()  # before a kill: a dead process has no figures
         if timed_out:
-            worker.sample_memory()
             worker.kill()
-        else:
-            worker.sample_memory()
         outcome = invocation.outcome
         assert outcome is not None
         started = invocation.sent_at or submitted
