@@ -13,7 +13,7 @@ from local_runtime.cloudformation.intrinsics import getatt
 from local_runtime.cloudformation.resources import FUNCTION_TYPES, MSK_TYPES, TABLE_TYPES
 from local_runtime.cloudformation.values import as_bool, int_in_range, to_str
 from local_runtime.esm.filtering import InvalidFilterPattern, check_filter_criteria, parse_filter_pattern
-from local_runtime.esm.spec import MappingSpec, OnFailureDestination
+from local_runtime.esm.spec import MappingSpec, OnFailureDestination, SchemaRegistrySpec
 
 if TYPE_CHECKING:
     from local_runtime.cloudformation.template import Resource, Template
@@ -53,8 +53,10 @@ _HANDLED = {
     *_COMMON_INT, "MaximumBatchingWindowInSeconds", "StartingPosition", "StartingPositionTimestamp",
     "BisectBatchOnFunctionError", "FunctionResponseTypes", "FilterCriteria", "DestinationConfig", "Enabled",
     "Topics", "ConsumerGroupId", "KafkaBootstrapServers", "Stream", "EventSourceArn", "FunctionName",
-    "SelfManagedEventSource",
+    "SelfManagedEventSource", "SchemaRegistryConfig", "MetricsConfig",
 }
+_METRICS = {"EventCount": ("MSK", "SelfManagedKafka", "DynamoDB"), "ErrorCount": ("MSK", "SelfManagedKafka"),
+            "KafkaMetrics": ("MSK", "SelfManagedKafka")}
 
 
 def _target_of(t: Template, raw: Any) -> tuple[str, str | None] | None:
@@ -137,6 +139,55 @@ def _on_failure(t: Template, raw_config: Any, path: str) -> OnFailureDestination
     return OnFailureDestination(kind, destination)  # type: ignore[arg-type]
 
 
+def _metrics(kind: str, raw: Any, path: str) -> tuple[str, ...]:
+    """``MetricsConfig.Metrics``: EventCount for every source, ErrorCount and KafkaMetrics for Kafka only."""
+    if raw is None:
+        return ()
+    metrics = raw.get("Metrics") if isinstance(raw, dict) else None
+    if not isinstance(metrics, list):
+        raise TemplateError("MetricsConfig needs a Metrics list", path)
+    for metric in metrics:
+        if kind not in _METRICS.get(metric, ()):
+            allowed = [m for m, kinds in _METRICS.items() if kind in kinds]
+            raise TemplateError(f"MetricsConfig.Metrics {metric!r} is not one of {allowed} for {kind}", path)
+    return tuple(dict.fromkeys(metrics))
+
+
+def _schema_registry(t: Template, raw: Any, path: str) -> SchemaRegistrySpec | None:
+    """``SchemaRegistryConfig``: the registry (a Glue ARN, known after deploy), format and attributes."""
+    while isinstance(raw, dict) and list(raw) == ["Fn::If"] and isinstance(raw["Fn::If"], list):
+        condition, when_true, when_false = raw["Fn::If"]
+        raw = when_true if t.condition(condition) else when_false
+    if raw is None or raw == {"Ref": "AWS::NoValue"}:
+        return None
+    if not isinstance(raw, dict):
+        raise TemplateError("SchemaRegistryConfig must be an object", path)
+    target = _target_of(t, raw.get("SchemaRegistryURI"))
+    logical_id = target[0] if target and target[0] in t.resources else None
+    try:
+        uri = t.resolve(raw.get("SchemaRegistryURI"), f"{path}.SchemaRegistryURI")
+    except UnresolvedAttributeError:
+        uri = None  # the template's own registry: its ARN is known once deploy has created it
+    if uri is None and logical_id is None:
+        raise TemplateError("SchemaRegistryConfig needs SchemaRegistryURI", f"{path}.SchemaRegistryURI")
+    record_format = str(t.resolve(raw.get("EventRecordFormat"), f"{path}.EventRecordFormat") or "").upper()
+    if record_format not in ("JSON", "SOURCE"):
+        raise TemplateError("EventRecordFormat is JSON or SOURCE", f"{path}.EventRecordFormat")
+    configs = t.resolve(raw.get("SchemaValidationConfigs"), f"{path}.SchemaValidationConfigs") or []
+    attributes = [str(c.get("Attribute", "")).upper() for c in configs if isinstance(c, dict)]
+    if not attributes or any(a not in ("KEY", "VALUE") for a in attributes):
+        raise TemplateError("SchemaValidationConfigs needs Attribute KEY and/or VALUE",
+                            f"{path}.SchemaValidationConfigs")
+    access = t.resolve(raw.get("AccessConfigs"), f"{path}.AccessConfigs") or []
+    return SchemaRegistrySpec(
+        registry_uri=to_str(uri, f"{path}.SchemaRegistryURI") if uri is not None else None,
+        event_record_format=record_format,  # type: ignore[arg-type]
+        attributes=tuple(dict.fromkeys(attributes)),  # type: ignore[arg-type]
+        access_configs=tuple(a for a in access if isinstance(a, dict)),
+        registry_logical_id=logical_id,
+    )
+
+
 def _build_mapping(t: Template, *, name: str, function_id: str, kind: str, props: Mapping[str, Any],
                    ppath: str, source: str, resource_id: str) -> MappingSpec:
     """Normalise one mapping; ``props`` are raw (unresolved) values under common property names."""
@@ -180,6 +231,12 @@ def _build_mapping(t: Template, *, name: str, function_id: str, kind: str, props
         fields["on_failure"] = _on_failure(t, props["DestinationConfig"], f"{ppath}.DestinationConfig")
     if "Enabled" in props:
         fields["enabled"] = as_bool(get("Enabled"), f"{ppath}.Enabled")
+    fields["metrics"] = _metrics(kind, get("MetricsConfig"), f"{ppath}.MetricsConfig")
+    if "SchemaRegistryConfig" in props:
+        if kind == "DynamoDB":
+            raise TemplateError("SchemaRegistryConfig is for Kafka mappings only", f"{ppath}.SchemaRegistryConfig")
+        fields["schema_registry"] = _schema_registry(t, props["SchemaRegistryConfig"],
+                                                     f"{ppath}.SchemaRegistryConfig")
 
     extra: dict[str, Any] = {"source": source, "resource_logical_id": resource_id}
     if kind in ("MSK", "SelfManagedKafka"):
@@ -277,8 +334,11 @@ def _mapping_from_resource(t: Template, res: Resource) -> MappingSpec | None:
         props["KafkaBootstrapServers"] = servers or []
     config_key = "SelfManagedKafkaEventSourceConfig" if kind == "SelfManagedKafka" else (
         "AmazonManagedKafkaEventSourceConfig")
-    if isinstance(raw.get(config_key), dict) and "ConsumerGroupId" in raw[config_key]:
-        props["ConsumerGroupId"] = raw[config_key]["ConsumerGroupId"]
+    if isinstance(raw.get(config_key), dict):
+        # CloudFormation nests ConsumerGroupId and SchemaRegistryConfig in the Kafka source config.
+        for key in ("ConsumerGroupId", "SchemaRegistryConfig"):
+            if key in raw[config_key]:
+                props[key] = raw[config_key][key]
     if kind == "MSK" and "EventSourceArn" not in props:
         raise TemplateError("an MSK mapping needs EventSourceArn", f"{ppath}.EventSourceArn")
     function_id = _resolve_function_id(t, raw["FunctionName"], f"{ppath}.FunctionName")

@@ -205,6 +205,8 @@ class BatchExecutor(Generic[R]):
         self.counters.invocations += 1
         self.counters.records_invoked += len(work.records)
         self.counters.last_invoke_at = self._clock()
+        if (newest := self._hooks.record_time_ms(work.records[-1])) is not None and newest >= 0:
+            self.counters.iterator_age_ms = max(0, int(self._clock() * 1000 - newest))
         try:
             # A fresh JSON document per invocation, as Lambda sends: the handler may mutate its event
             # (Powertools' parser does, turning header lists into bytes) without touching our copy.
@@ -221,6 +223,7 @@ class BatchExecutor(Generic[R]):
     def _failed(self, queue: deque[Work[R]], work: Work[R], error: BaseException | None, remaining: list[R]) -> None:
         """A failed invocation: resolve what a partial response completed, bisect, retry or give up."""
         self.counters.failures += 1
+        self.counters.records_failed_invoke += len(work.records)
         function_error: str | None = None
         if error is None:
             # Partial failure: what precedes the failed records is done (committed / checkpointed).

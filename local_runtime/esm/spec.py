@@ -22,6 +22,22 @@ class OnFailureDestination:
 
 
 @dataclass(frozen=True)
+class SchemaRegistrySpec:
+    """``SchemaRegistryConfig`` of a Kafka mapping (docs/SCHEMA_REGISTRY.md).
+
+    ``registry_uri`` is the Glue registry ARN (or a Confluent URL, which is not emulated); it is ``None``
+    until deploy has created a registry the template declares (``registry_logical_id`` names it).
+    ``attributes`` are the ``SchemaValidationConfigs`` attributes, ``KEY`` and/or ``VALUE``.
+    """
+
+    registry_uri: str | None
+    event_record_format: Literal["JSON", "SOURCE"] = "JSON"
+    attributes: tuple[Literal["KEY", "VALUE"], ...] = ("VALUE",)
+    access_configs: tuple[dict[str, Any], ...] = ()
+    registry_logical_id: str | None = None
+
+
+@dataclass(frozen=True)
 class MappingSpec:
     """One event-source mapping of one function, as AWS would configure it."""
 
@@ -48,5 +64,7 @@ class MappingSpec:
     tumbling_window_s: int = 0
     filter_patterns: tuple[dict[str, Any], ...] = ()  # parsed JSON of FilterCriteria.Filters[].Pattern
     on_failure: OnFailureDestination | None = None
+    schema_registry: SchemaRegistrySpec | None = None  # Kafka only: SchemaRegistryConfig
+    metrics: tuple[str, ...] = ()  # MetricsConfig.Metrics: EventCount | ErrorCount | KafkaMetrics
     enabled: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # anything else declared, kept for inspection

@@ -222,6 +222,7 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         shard.last_fetched = seq
         rec = StreamRecord(record=record, size=json_size(record) + 1, arrived=time.monotonic(), seq=int(seq))
         shard.unresolved.append(rec)
+        self.counters.records_polled += 1
         if self._filter and not self._filter.matches(record):
             rec.resolved = True
             self.counters.records_filtered += 1

@@ -55,6 +55,7 @@ from local_runtime.esm.kafka.events import (
 )
 from local_runtime.esm.kafka.filtering import KafkaRecordFilter
 from local_runtime.esm.kafka.partitions import TP, PartitionBook, PendingMessage
+from local_runtime.esm.kafka.schema_registry import KafkaSchemaRegistry, RegistryFailure, registry_for
 from local_runtime.esm.mapping import EventSourceMapping
 from local_runtime.esm.on_failure import FailureFields
 from local_runtime.esm.payload import json_size
@@ -86,6 +87,7 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
         sqs_client: Any = None,
         sns_client: Any = None,
         s3_client: Any = None,
+        glue_client: Any = None,
         consumer_config: Mapping[str, Any] | None = None,
         retry_backoff_s: float = 0.2,
         max_retry_backoff_s: float = 5.0,
@@ -128,6 +130,8 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
         self._poll_timeout = poll_timeout_s
         self._consumer_overrides = dict(consumer_config or {})
         self._filter = KafkaRecordFilter(spec.filter_patterns)
+        # SchemaRegistryConfig: records are validated and deserialized before filtering and batching.
+        self._registry: KafkaSchemaRegistry | None = registry_for(spec, glue_client, sqs_client)
         # Event overhead besides records (source, ARN, servers), padded for the partition keys' JSON.
         self._batcher = self._new_batcher(256 + len(spec.cluster_arn or "") + len(",".join(self.bootstrap_servers)))
         self._consumer: Any = None
@@ -220,13 +224,34 @@ class KafkaEventSourceMapping(EventSourceMapping[PendingMessage]):
         if not self._partitions.consumed(msg):
             return
         record = build_kafka_record(msg)
-        if self._filter and not self._filter.matches(msg.value):
+        self.counters.records_polled += 1
+        filter_value = msg.value
+        if self._registry is not None:
+            try:
+                decoded = self._registry.apply(msg)
+            except RegistryFailure as exc:
+                self._refuse(msg, record, exc)
+                return
+            record.update(decoded.fields)
+            filter_value = decoded.filter_value
+        if self._filter and not self._filter.matches(filter_value):
             self.counters.records_filtered += 1
             return
         size = json_size(record) + len(partition_key(*tp)) + 8
         pending = PendingMessage(record=record, size=size, arrived=time.monotonic(), msg=msg)
         self._partitions.track(pending)
         self._batcher.add(pending)
+
+    def _refuse(self, msg: Any, record: dict[str, Any], exc: RegistryFailure) -> None:
+        """A record the schema registry refused: to the on-failure destination with AWS's reason code,
+        never invoked (queued as a disposal so a destination outage is retried like any other)."""
+        log.warning("%s: %s-%d@%d refused by the schema registry: %s", self.name, msg.topic, msg.partition,
+                    msg.offset, exc)
+        pending = PendingMessage(record=record, size=json_size(record), arrived=time.monotonic(), msg=msg)
+        self._partitions.track(pending)
+        work = Work([pending])
+        work.disposal = (exc.reason, 200, None)
+        self._work.append(work)
 
     def _fill(self, wait_s: float) -> int:
         """Consume until a batch is due, or ``wait_s`` passes with nothing buffered. Returns #consumed."""
