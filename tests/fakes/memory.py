@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logistics.domain.ports import DeadLetter, TimelineEntry, Versioned, WriteConflict
-from logistics.domain.shipment import ShipmentState
+from logistics.domain.ports import DeadLetter, TimelineEntry, Versioned, WarehouseWrite, WriteConflict
 
 
 @dataclass
 class MemoryStore:
     shipments: dict[tuple[str, str], Versioned[Any]] = field(default_factory=dict)
     warehouses: dict[tuple[str, str], Versioned[Any]] = field(default_factory=dict)
+    stock: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # warehouse -> SKU -> quantity
     save_calls: list[int] = field(default_factory=list)  # writes per save() call
     fail_keys: set[tuple[str, str]] = field(default_factory=set)  # keys whose writes raise
     conflicts_left: int = 0  # the next N writes see a version conflict
@@ -24,13 +24,21 @@ class MemoryStore:
     def load_warehouses(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Versioned[Any]]:
         return {k: self.warehouses[k] for k in keys if k in self.warehouses}
 
+    def load_stock(self, wanted: Sequence[tuple[Versioned[Any], Collection[str] | None]]) -> list[dict[str, int]]:
+        found = []
+        for stored, skus in wanted:
+            held = self.stock.get((stored.state.merchant_id, stored.state.warehouse_id), {})
+            found.append(dict(held) if skus is None else {s: held[s] for s in skus if s in held})
+        return found
+
     def save(self, writes: Sequence[tuple[Any, Versioned[Any] | None]]) -> dict[int, Exception]:
         self.save_calls.append(len(writes))
         errors: dict[int, Exception] = {}
-        for i, (state, stored) in enumerate(writes):
-            is_shipment = isinstance(state, ShipmentState)
-            key = (state.merchant_id, state.shipment_id if is_shipment else state.warehouse_id)
-            table = self.shipments if is_shipment else self.warehouses
+        for i, (written, stored) in enumerate(writes):
+            is_warehouse = isinstance(written, WarehouseWrite)
+            state = written.state if is_warehouse else written
+            key = (state.merchant_id, state.warehouse_id if is_warehouse else state.shipment_id)
+            table = self.warehouses if is_warehouse else self.shipments
             current = table.get(key)
             if key in self.fail_keys:
                 errors[i] = RuntimeError("ProvisionedThroughputExceededException")
@@ -41,6 +49,8 @@ class MemoryStore:
                 errors[i] = WriteConflict("version moved")
             else:
                 table[key] = Versioned(state, (stored.version if stored else 0) + 1, {})
+                if is_warehouse:
+                    self.stock.setdefault(key, {}).update(written.stock)
         return errors
 
 

@@ -13,7 +13,6 @@ from logistics.adapters import index_keys
 from logistics.domain.events import ShipmentEvent, StockLine, WarehouseEvent
 from logistics.domain.shipment import ShipmentState
 from logistics.domain.status import Status
-from logistics.domain.warehouse import WarehouseState
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -87,13 +86,6 @@ def shipment_from_item(item: dict[str, Any]) -> ShipmentState:
     return ShipmentState(**data)
 
 
-def warehouse_from_item(item: dict[str, Any]) -> WarehouseState:
-    fields = set(WarehouseState.__dataclass_fields__)
-    data = {k: v for k, v in item.items() if k in fields}
-    data["recent_event_ids"] = tuple(data.get("recent_event_ids") or ())
-    return WarehouseState(**data)
-
-
 def shipment_item(state: ShipmentState) -> dict[str, Any]:
     """The ShipmentsTable item of a state, with the index keys of docs/ARCHITECTURE.md."""
     item = asdict(state)
@@ -110,9 +102,3 @@ def shipment_item(state: ShipmentState) -> dict[str, Any]:
 def with_derived(item: dict[str, Any]) -> dict[str, Any]:
     """A stored shipment item with what readers derive rather than store: ``updated_key``."""
     return {**item, "updated_key": index_keys.updated_key(item.get("updated_at", ""), item["shipment_id"])}
-
-
-def warehouse_item(state: WarehouseState) -> dict[str, Any]:
-    item = asdict(state)
-    item["recent_event_ids"] = list(state.recent_event_ids)
-    return item

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from logistics.domain.events import ShipmentEvent, WarehouseEvent
 from logistics.domain.folding import Disposition
 from logistics.domain.shipment import ShipmentState
-from logistics.domain.warehouse import WarehouseState
+from logistics.domain.warehouse import Stock, WarehouseState
 
 S = TypeVar("S")
 
@@ -21,6 +21,17 @@ class Versioned(Generic[S]):
     state: S
     version: int
     extra: dict[str, Any]  # stored attributes outside the domain (e.g. the tracking token)
+    # False when parts stored beside the state (a warehouse's stock items) may lag it: fold it again
+    # from the timeline and write it whole before trusting it.
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class WarehouseWrite:
+    """What one write stores for a warehouse: its new state and the new quantity of each SKU that changed."""
+
+    state: WarehouseState
+    stock: Stock
 
 
 @dataclass(frozen=True)
@@ -63,9 +74,17 @@ WarehouseKey = tuple[str, str]  # (merchant_id, warehouse_id)
 
 class StateStore(Protocol):
     def load_shipments(self, keys: Iterable[ShipmentKey]) -> dict[ShipmentKey, Versioned[ShipmentState]]: ...
-    def load_warehouses(self, keys: Iterable[WarehouseKey]) -> dict[WarehouseKey, Versioned[WarehouseState]]: ...
+    def load_warehouses(self, keys: Iterable[WarehouseKey]) -> dict[WarehouseKey, Versioned[WarehouseState]]:
+        """Warehouse states, without their stock per SKU (``load_stock`` reads it)."""
+        ...
+
+    def load_stock(self, wanted: Sequence[tuple[Versioned[WarehouseState], Collection[str] | None]]) -> list[Stock]:
+        """For each loaded warehouse, the stored quantity of each of the given SKUs that has one (None: every
+        SKU), in the order asked."""
+        ...
+
     def save(
-        self, writes: Sequence[tuple[ShipmentState | WarehouseState, Versioned[Any] | None]]
+        self, writes: Sequence[tuple[ShipmentState | WarehouseWrite, Versioned[Any] | None]]
     ) -> dict[int, Exception]:
         """Write new states conditionally on the versions read; returns errors by position
         (``WriteConflict`` for a version mismatch, ``Unstorable`` for a state the store cannot hold)."""

@@ -29,8 +29,10 @@ from logistics.domain.ports import (
     TimelineEntry,
     Unstorable,
     Versioned,
+    WarehouseWrite,
     WriteConflict,
 )
+from logistics.domain.warehouse import Stock
 
 DEFAULT_MAX_EVENT_BYTES = 65536
 CONFLICT_RETRIES = 3
@@ -215,19 +217,21 @@ class Ingestor:
         entities = [e for e in entities if id(e) in plans]
         # Out-of-order arrivals need their entity's history: read those timelines together, not one by one.
         histories = self.timeline.histories([e.entity for e in entities if plans[id(e)][0] is Plan.REFOLD])
+        stocks = self._stocks(entities, stored_of, plans)
 
         for entity in entities:
             stored = stored_of[id(entity)]
             how, new = plans[id(entity)]
             try:
                 new_state, dispositions, events = self._fold(entity, stored, how, new,
-                                                             histories.get(entity.entity, []))
+                                                             histories.get(entity.entity, []),
+                                                             stocks.get(id(entity), {}))
             except Exception as exc:  # a platform bug: contain it to this entity's records
                 refuse(entity, f"{UNEXPECTED} folding: {type(exc).__name__}: {exc}")
                 continue
             if new_state is None:
                 continue  # nothing new: every event was already folded in
-            if stored is not None and new_state == stored.state and not events:
+            if _unchanged(new_state, stored) and not events:
                 continue  # redeliveries that re-fold to the stored state: nothing to write
             for event in events:
                 disposition = dispositions.get(event.event_id)
@@ -238,7 +242,7 @@ class Ingestor:
                 )
                 entry_owner.append(entity)
                 result.late += disposition == Disposition.LATE and event.event_id in entity.sources
-            if stored is not None and new_state == stored.state:
+            if _unchanged(new_state, stored):
                 # Only timeline dispositions moved; the state (and so its indexes and stream) stays.
                 unchanged.append(entity)
                 continue
@@ -273,30 +277,68 @@ class Ingestor:
 
     @staticmethod
     def _plan(entity: _Entity, stored: Versioned[Any] | None) -> tuple[Plan, list[Any]]:
-        """How the entity's new events meet its stored state (corrections always re-fold)."""
+        """How the entity's new events meet its stored state (corrections always re-fold, and so does a
+        stored state whose stock items may lag it, even without a new event)."""
         state = stored.state if stored else None
         corrections = entity.kind == "S" and (
             (state is not None and state.corrections > 0)
             or any(isinstance(e, ShipmentEvent) and e.is_correction for e in entity.events)
         )
-        return plan(state, entity.events, force_refold=corrections)
+        incomplete = stored is not None and not stored.complete
+        how, new = plan(state, entity.events, force_refold=corrections or incomplete)
+        return (Plan.REFOLD, new) if incomplete else (how, new)
+
+    def _stocks(self, entities: list[_Entity], stored_of: dict[int, Versioned[Any] | None],
+                plans: dict[int, tuple[Plan, list[Any]]]) -> dict[int, Stock]:
+        """The stored stock each warehouse fold starts from: the SKUs its new events move when it folds
+        forward, all of them when it re-folds (to compare the whole fold with what is stored)."""
+        wanted: list[tuple[int, Versioned[Any], set[str] | None]] = []
+        for entity in entities:
+            stored, (how, new) = stored_of[id(entity)], plans[id(entity)]
+            if entity.kind == "W" and stored is not None and how is not Plan.NOTHING:
+                wanted.append((id(entity), stored, warehouses.stock_skus(new) if how is Plan.FORWARD else None))
+        if not wanted:
+            return {}
+        found = self.store.load_stock([(stored, skus) for _, stored, skus in wanted])
+        return {key: stock for (key, _, _), stock in zip(wanted, found, strict=True)}
 
     @staticmethod
     def _fold(
-        entity: _Entity, stored: Versioned[Any] | None, how: Plan, new: list[Any], history: list[tuple[Any, Any]]
+        entity: _Entity, stored: Versioned[Any] | None, how: Plan, new: list[Any], history: list[tuple[Any, Any]],
+        stock: Stock,
     ) -> tuple[Any, dict[str, Disposition], list[Any]]:
-        """The entity's new state, each event's disposition and the events to (re)write on the timeline."""
-        module = shipments if entity.kind == "S" else warehouses
+        """The entity's new state (for a warehouse, a ``WarehouseWrite`` with the stock that changed), each
+        event's disposition and the events to (re)write on the timeline."""
         if how is Plan.NOTHING:
             return None, {}, []
+        start = stored.state if stored is not None and how is Plan.FORWARD else None
+        events = new if how is Plan.FORWARD else [event for event, _ in history] + new
+        state: Any
+        if entity.kind == "S":
+            folded_shipment = shipments.fold(events, start)
+            state, dispositions = folded_shipment.state, folded_shipment.dispositions
+        else:
+            # Forward: ``stock`` holds the SKUs the new events move; re-fold: every stored SKU, compared with
+            # the whole fold. Either way only the quantities that differ are written.
+            folded = warehouses.fold(events, start, stock if how is Plan.FORWARD else None)
+            dispositions = folded.dispositions
+            moved = warehouses.changed_stock(stock, folded.stock)
+            state = WarehouseWrite(folded.state, moved) if folded.state else None
         if how is Plan.FORWARD:
-            folded = module.fold(new, stored.state if stored else None)
-            return folded.state, folded.dispositions, new
+            return state, dispositions, new
         before = {event.event_id: disposition for event, disposition in history}
-        folded = module.fold([event for event, _ in history] + new, None)
         # Write the entries that are new to the timeline and rewrite any older entry whose disposition the
         # re-fold changed; a redelivered event already on the timeline with the same disposition is left alone.
-        changed = [e for e, _ in history if folded.dispositions.get(e.event_id) != before.get(e.event_id)]
+        changed = [e for e, _ in history if dispositions.get(e.event_id) != before.get(e.event_id)]
         fresh = [e for e in new if e.event_id not in before]
         seen = {e.event_id for e in fresh}
-        return folded.state, folded.dispositions, fresh + [e for e in changed if e.event_id not in seen]
+        return state, dispositions, fresh + [e for e in changed if e.event_id not in seen]
+
+
+def _unchanged(new: Any, stored: Versioned[Any] | None) -> bool:
+    """Whether a fold gives back exactly what is stored (nothing to write for the state)."""
+    if stored is None or not stored.complete:
+        return False  # an incomplete warehouse is written again even when its fold is the same
+    if isinstance(new, WarehouseWrite):
+        return new.state == stored.state and not new.stock
+    return bool(new == stored.state)

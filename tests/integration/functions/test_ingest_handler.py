@@ -133,24 +133,6 @@ def test_an_event_without_records_is_an_empty_response(stack):
         assert stack.invoker.invoke("IngestFunction", event) == {"batchItemFailures": []}
 
 
-def test_a_warehouse_state_above_the_item_limit_is_dead_lettered_not_retried(stack):
-    """~7,000 SKUs of 64 characters do not fit one 400 KB item: those records are dead-lettered with the
-    reason, and a shipment in the same batch is stored."""
-    events = [warehouse_event("received", warehouse_id="big", merchant_id="m11", at=f"2026-11-20T08:{n:02d}:00Z",
-                              items=[{"sku": f"{n:03d}-{i:04d}-" + "x" * 55, "qty": 1} for i in range(500)])
-              for n in range(14)]
-    batch = [message(e, i, topic="warehouse-events", key=b"big") for i, e in enumerate(events)]
-    batch.append(message(shipment_event("s1", merchant_id="m11"), 0))
-    response = stack.invoker.invoke("IngestFunction", msk_event(batch))
-    assert response == {"batchItemFailures": []}
-    assert stack.table("ShipmentsTable").get_item(Key={"merchant_id": "m11", "shipment_id": "s1"})["Item"]
-    assert "Item" not in stack.table("WarehousesTable").get_item(Key={"merchant_id": "m11", "warehouse_id": "big"})
-    letters = stack.table("DeadLetterTable").query(KeyConditionExpression=Key("merchant_id").eq("m11"))["Items"]
-    assert len(letters) == len(events)
-    assert all(lt["reason"].startswith("state of m11#W#big cannot be stored: ") for lt in letters)
-    assert {lt["event_id"] for lt in letters} == {e["event_id"] for e in events}
-
-
 def test_one_dead_letter_dynamodb_refuses_does_not_fail_the_others(stack):
     from logistics.adapters.dynamodb_timeline import batch_write
     from logistics.domain.ports import Unstorable

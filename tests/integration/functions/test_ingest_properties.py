@@ -31,9 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_runtime.esm.kafka.events import KafkaMessage, build_kafka_event
-from logistics.adapters.codec import MAX_ITEM_BYTES, item_size, shipment_item, to_attributes, warehouse_item
+from logistics.adapters.codec import MAX_ITEM_BYTES, item_size, shipment_item, to_attributes
 from logistics.adapters.dead_letter import UNATTRIBUTED, dead_letter_item
 from logistics.adapters.dynamodb_timeline import entry_item
+from logistics.adapters.warehouse_items import PENDING_BYTES, chunks, stock_item, summary_item
 from logistics.contracts import ContractError, is_id, parse, to_domain
 from logistics.domain.events import ShipmentEvent, WarehouseEvent, shipment_view
 from logistics.domain.ports import DeadLetter, TimelineEntry, Versioned
@@ -59,7 +60,13 @@ def _storable(item: dict[str, Any]) -> None:
 class CheckedStore(MemoryStore):
     def save(self, writes: Sequence[tuple[Any, Versioned[Any] | None]]) -> dict[int, Exception]:
         for state, _ in writes:
-            _storable(shipment_item(state) if isinstance(state, ShipmentState) else warehouse_item(state))
+            if isinstance(state, ShipmentState):
+                _storable(shipment_item(state))
+                continue
+            # The largest summary a warehouse write makes (a full pending map), and each SKU item.
+            _storable(summary_item(state.state, pending=chunks(state.stock, PENDING_BYTES)[0]))
+            for sku, qty in state.stock.items():
+                _storable(stock_item(state.state.merchant_id, state.state.warehouse_id, sku, qty, 1))
         return super().save(writes)
 
 

@@ -175,5 +175,9 @@ def test_warehouse_fold_forward_equals_fold_of_everything(cut: int):
         wev("e", "dispatched", 4, shipment_id="s-1"),
         wev("f", "adjusted", 5, (("sku-1", -2),)),
     ]
-    stored = warehouse.fold(events[:cut]).state
-    assert warehouse.fold(events[cut:], stored).state == warehouse.fold(events).state
+    stored = warehouse.fold(events[:cut])
+    given = {sku: q for sku, q in stored.stock.items() if sku in warehouse.stock_skus(events[cut:])}
+    forward = warehouse.fold(events[cut:], stored.state, given)
+    whole = warehouse.fold(events)
+    assert forward.state == whole.state
+    assert {**stored.stock, **forward.stock} == whole.stock

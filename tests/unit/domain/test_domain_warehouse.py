@@ -1,4 +1,4 @@
-"""Warehouse state: stock per SKU and shipments on hand, folded in occurrence order."""
+"""Warehouse state (shipments on hand, stock counters) and stock per SKU, folded in occurrence order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from domain_builders import BERLIN, LYON, MERCHANT, WAREHOUSE, utc, wev
 
 from logistics.domain.folding import Disposition
-from logistics.domain.warehouse import WarehouseState, fold, step
+from logistics.domain.warehouse import WarehouseState, changed_stock, fold, step, stock_skus
 
 
 def test_first_movement_opens_the_warehouse():
@@ -19,12 +19,14 @@ def test_first_movement_opens_the_warehouse():
         warehouse_id=WAREHOUSE,
         updated_at=utc(0),
         high_water=f"{utc(0)}#a",
-        stock={"sku-1": 10},
         on_hand={},
         location=BERLIN,
         event_count=1,
         recent_event_ids=("a",),
+        skus=1,
+        units=10,
     )
+    assert result.stock == {"sku-1": 10}
 
 
 @pytest.mark.parametrize(
@@ -45,13 +47,15 @@ def test_first_movement_opens_the_warehouse():
     ],
 )
 def test_stock_effect_of_each_movement(event_type: str, qty: int, expected: int):
-    state = fold([wev("a", "received", 0, (("sku-1", 10),)), wev("b", event_type, 1, (("sku-1", qty),))]).state
-    assert state.stock == {"sku-1": expected}
+    result = fold([wev("a", "received", 0, (("sku-1", 10),)), wev("b", event_type, 1, (("sku-1", qty),))])
+    assert result.stock == {"sku-1": expected}
+    assert (result.state.skus, result.state.units) == (1, expected)
 
 
 def test_stock_of_a_new_sku_starts_at_zero_and_may_go_negative():
-    state = fold([wev("a", "picked", 0, (("sku-9", 2),)), wev("b", "received", 1, (("sku-8", 1),))]).state
-    assert state.stock == {"sku-9": -2, "sku-8": 1}
+    result = fold([wev("a", "picked", 0, (("sku-9", 2),)), wev("b", "received", 1, (("sku-8", 1),))])
+    assert result.stock == {"sku-9": -2, "sku-8": 1}
+    assert (result.state.skus, result.state.units) == (2, -1)
 
 
 def test_cycle_count_resets_what_came_before_only_in_occurrence_order():
@@ -61,12 +65,13 @@ def test_cycle_count_resets_what_came_before_only_in_occurrence_order():
         wev("c", "picked", 6, (("sku-1", 2),)),
         wev("d", "received", 3, (("sku-1", 100),)),  # arrives last but happened before the count
     ]
-    assert fold(events).state.stock == {"sku-1": 5}
+    assert fold(events).stock == {"sku-1": 5}
 
 
 def test_several_lines_in_one_event():
-    state = fold([wev("a", "received", 0, (("x", 1), ("y", 2), ("x", 3)))]).state
-    assert state.stock == {"x": 4, "y": 2}
+    result = fold([wev("a", "received", 0, (("x", 1), ("y", 2), ("x", 3)))])
+    assert result.stock == {"x": 4, "y": 2}
+    assert (result.state.skus, result.state.units) == (2, 6)
 
 
 def test_shipments_on_hand_from_handling_to_leaving():
@@ -104,10 +109,10 @@ def test_location_updated_at_high_water_and_counts():
 
 def test_step_and_fold_agree():
     events = [wev("a", "received", 0, (("s", 3),)), wev("b", "picked", 1, (("s", 1),), shipment_id="x")]
-    state = None
+    state, stock = None, {}
     for event in events:
-        state = step(state, event)
-    assert state == fold(events).state
+        state = step(state, event, stock)
+    assert state == fold(events).state and stock == fold(events).stock == {"s": 2}
 
 
 def test_fold_is_independent_of_input_order_and_duplicates():
@@ -119,7 +124,7 @@ def test_fold_is_independent_of_input_order_and_duplicates():
         wev("e", "loaded", 3, shipment_id="s-1"),
     ]
     expected = fold(events)
-    assert expected.state.stock == {"sku-1": 8, "sku-2": 4}
+    assert expected.stock == {"sku-1": 8, "sku-2": 4}
     assert expected.state.on_hand == {}
     rng = random.Random(11)
     for _ in range(50):
@@ -139,3 +144,28 @@ def test_on_hand_is_bounded_and_drops_the_longest_on_hand():
     half = fold(events[: MAX_ON_HAND // 2]).state
     assert fold(events[MAX_ON_HAND // 2 :], half).state == state
     assert fold(random.Random(3).sample(events, len(events))).state == state
+
+
+def test_a_fold_onto_a_stored_state_needs_only_the_skus_its_events_move():
+    """The stock of one SKU is the fold of its own movements: folding forward from the stored quantities of
+    just the SKUs the new events move gives the state and those quantities of a fold of everything."""
+    old = [wev(f"o{i}", "received", i, ((f"sku-{i}", 10 + i),)) for i in range(50)]
+    new = [
+        wev("n1", "picked", 60, (("sku-3", 4), ("sku-7", 1)), shipment_id="s-1"),
+        wev("n2", "cycle_counted", 61, (("sku-3", 2), ("sku-new", 5))),
+        wev("n3", "packed", 62, (("sku-9", 99),), shipment_id="s-1"),  # handling: no stock change
+    ]
+    everything = fold(old + new)
+    stored = fold(old)
+    assert stock_skus(new) == {"sku-3", "sku-7", "sku-new"}
+    given = {sku: stored.stock[sku] for sku in stock_skus(new) if sku in stored.stock}
+    forward = fold(new, stored.state, given)
+    assert forward.state == everything.state
+    assert forward.state.skus == 51 and forward.state.units == everything.state.units == sum(everything.stock.values())
+    assert changed_stock(given, forward.stock) == {"sku-3": 2, "sku-7": 16, "sku-new": 5}
+    assert given == {"sku-3": 13, "sku-7": 17}  # not modified
+
+
+def test_changed_stock_names_new_and_different_quantities_only():
+    assert changed_stock({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 0}) == {"b": 3, "c": 0}
+    assert changed_stock({"a": 1}, {"a": 1}) == {}

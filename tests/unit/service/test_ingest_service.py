@@ -138,7 +138,7 @@ def test_warehouse_event_lands_on_warehouse_and_shipment_timelines(parts):
                                items=[{"sku": "SKU-1", "qty": 3}]), 1, topic="warehouse-events"),
     ])
     warehouse = store.warehouses[("m1", "w1")].state
-    assert warehouse.stock == {"SKU-1": 7}
+    assert store.stock[("m1", "w1")] == {"SKU-1": 7} and (warehouse.skus, warehouse.units) == (1, 7)
     assert set(warehouse.on_hand) == {"s9"}
     assert store.shipments[("m1", "s9")].state.status == Status.PROCESSING
     assert store.shipments[("m1", "s9")].state.warehouse_id == "w1"
