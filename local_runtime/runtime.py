@@ -27,6 +27,7 @@ from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
 from local_runtime.invoke import Invoker, LogSink, StreamSink
 from local_runtime.logs import CloudWatchLogsSink
+from local_runtime.remote.emulator import EmulatorFunctions, deploy_to_emulator
 from local_runtime.services import aws
 from local_runtime.services.aws import EmbeddedAws
 from local_runtime.services.broker import EmbeddedKafka
@@ -95,6 +96,10 @@ class PlatformOptions:
     dynamodb: Preference = "auto"  # DynamoDB Local when it can run, else moto (see services/dynamodb.py)
     schedules: bool = True  # fire the template's rate(...) schedules
     schedule_speedup: float = 1.0
+    # Deploy the functions to the AWS endpoint (MiniStack, LocalStack) and run them there: its own pollers drive
+    # the DynamoDB Streams mappings, Kafka mappings and schedules invoke through its Invoke API (local_runtime/remote).
+    functions_in_emulator: bool = False
+    emulator_python: str | None = None  # the interpreter the emulator runs functions with (MiniStack's own)
 
 
 class LocalPlatform:
@@ -118,6 +123,7 @@ class LocalPlatform:
         self._stop_requested_at: float | None = None
         self._checkpoints: Any = None
         self.schedules: ScheduleRunner | None = None
+        self.emulator: EmulatorFunctions | None = None  # functions_in_emulator: what was deployed there
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, mappings: bool = True) -> LocalPlatform:
@@ -146,6 +152,9 @@ class LocalPlatform:
         elif opts.function_log_echo is not None:
             sink = StreamSink(opts.function_log_echo)
         self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env, log_sink=sink)
+        if opts.functions_in_emulator:
+            self.emulator = deploy_to_emulator(self.template, endpoint, python=opts.emulator_python,
+                                               extra_environment={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
         if opts.state_dir is not None:
             Path(opts.state_dir).mkdir(parents=True, exist_ok=True)
             self._checkpoints = JsonFileCheckpointStore(Path(opts.state_dir) / "stream-checkpoints.json")
@@ -154,8 +163,8 @@ class LocalPlatform:
         if mappings:
             self.start_mappings()
         if opts.schedules:
-            invoker = self.invoker
-            self.schedules = ScheduleRunner(schedules(self.template), invoker.invoke, self.region,
+            invoke = self.emulator.invoke_by_name if self.emulator else self.invoker.invoke
+            self.schedules = ScheduleRunner(schedules(self.template), invoke, self.region,
                                             self.template.context.account_id, speedup=opts.schedule_speedup)
             self.schedules.start()
         if opts.dashboard_port is not None:
@@ -188,6 +197,8 @@ class LocalPlatform:
 
     def _invoke_function(self, spec: MappingSpec) -> Any:
         assert self.invoker is not None
+        if self.emulator is not None:
+            return self.emulator.invoke_function(spec.function_logical_id)
         invoker, name = self.invoker, spec.function_logical_id
         return lambda event: invoker.invoke(name, event)
 
@@ -213,6 +224,9 @@ class LocalPlatform:
                         consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
                     for _ in range(count)])
                 self.kafka_mappings.append(mapping)
+            elif spec.kind == "DynamoDB" and self.emulator and (remote := self.emulator.stream_mapping(spec)):
+                mapping = remote  # the emulator's own poller invokes the function
+                self.stream_mappings.append(mapping)
             elif spec.kind == "DynamoDB":
                 mapping = DynamoDBStreamMapping(
                     spec, self._invoke_function(spec),
