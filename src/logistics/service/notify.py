@@ -101,7 +101,7 @@ class StateImages:
 @dataclass(frozen=True)
 class Outcome:
     channel: str
-    outcome: str  # sent | deferred | skipped
+    outcome: str  # sent | deferred | retrying | skipped (or what an earlier run recorded: sending, failed)
     detail: str = ""
 
 
