@@ -78,6 +78,8 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::SSM::Parameter": "Name",
     "AWS::SecretsManager::Secret": "Name",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Glue::Registry": "Name",
+    "AWS::Glue::Schema": "Name",
     "AWS::Serverless::StateMachine": "Name",
 }
 
@@ -141,6 +143,9 @@ def predict_resource(logical_id: str, resource_type: str, name: str, ctx: Resolv
         attrs |= {"Arn": f"arn:{p}:iam::{a}:role/{name}", "RoleId": role_id}
     elif resource_type in MSK_TYPES:
         ref = f"arn:{p}:kafka:{r}:{a}:cluster/{name}/{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+        attrs["Arn"] = ref
+    elif resource_type == "AWS::Glue::Registry":
+        ref = f"arn:{p}:glue:{r}:{a}:registry/{name}"
         attrs["Arn"] = ref
     elif resource_type == "AWS::Lambda::EventSourceMapping":
         ref = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.stack_name}/{logical_id}"))

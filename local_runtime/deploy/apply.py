@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from local_runtime.cloudformation import DeployedResource, Template
+from local_runtime.deploy.glue import CreateRegistry, CreateSchema, RegisterSchemaVersion, apply_glue
 from local_runtime.deploy.plan import CreateBucket, CreateQueue, CreateTable, CreateTopic, Instruction, Plan, plan
 from local_runtime.services import aws
 
@@ -56,9 +57,11 @@ def _error_code(exc: ClientError) -> str:
 class _Executor:
     """Applies instructions with one set of clients; each ``_do_*`` is idempotent."""
 
-    def __init__(self, endpoint_url: str | None, region: str, clients: Mapping[str, Any] | None) -> None:
+    def __init__(self, endpoint_url: str | None, region: str, clients: Mapping[str, Any] | None,
+                 account_id: str = "123456789012") -> None:
         self._endpoint_url = endpoint_url
         self._region = region
+        self._account_id = account_id
         self._clients: dict[str, Any] = dict(clients or {})
 
     def client(self, service: str) -> Any:
@@ -72,6 +75,9 @@ class _Executor:
             CreateTopic: self._do_topic,
             CreateQueue: self._do_queue,
             CreateBucket: self._do_bucket,
+            CreateRegistry: self._do_glue,
+            CreateSchema: self._do_glue,
+            RegisterSchemaVersion: self._do_glue,
         }.get(type(instruction))
         return handler(instruction) if handler else None  # type: ignore[operator]
 
@@ -158,6 +164,11 @@ class _Executor:
             if "already enabled" not in str(exc).lower():
                 raise
 
+    # ---- Glue Schema Registry (compatibility checked before a version is registered)
+
+    def _do_glue(self, ins: CreateRegistry | CreateSchema | RegisterSchemaVersion) -> DeployedResource:
+        return apply_glue(self.client("glue"), ins, self._region, self._account_id)
+
     # ---- SNS, SQS, S3
 
     def _do_topic(self, ins: CreateTopic) -> DeployedResource:
@@ -209,7 +220,7 @@ def apply(the_plan: Plan, *, endpoint_url: str | None, region: str | None = None
     if endpoint_url is None and not clients:
         raise ValueError("apply() needs an endpoint_url (moto or LocalStack); it never deploys to real AWS")
     region = region or the_plan.region
-    executor = _Executor(endpoint_url, region, clients)
+    executor = _Executor(endpoint_url, region, clients, the_plan.account_id)
     resources: dict[str, DeployedResource] = {}
     started = time.perf_counter()
     for instruction in the_plan.instructions:

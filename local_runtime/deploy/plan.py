@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local_runtime.cloudformation import Resource, Template, TemplateError
+from local_runtime.deploy.glue import CreateRegistry, CreateSchema, RegisterSchemaVersion, plan_glue
 
 __all__ = ["CreateBucket", "CreateQueue", "CreateTable", "CreateTopic", "Instruction", "Plan", "Skip", "plan"]
 
@@ -71,7 +72,8 @@ class Skip:
     reason: str
 
 
-Instruction = CreateTable | CreateTopic | CreateQueue | CreateBucket | Skip
+Instruction = CreateTable | CreateTopic | CreateQueue | CreateBucket | CreateRegistry | CreateSchema | (
+    RegisterSchemaVersion) | Skip
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,9 @@ _PLANNERS: dict[str, Callable[[Template, Resource], Instruction]] = {
     "AWS::SQS::Queue": _plan_queue,
     "AWS::SNS::Topic": _plan_topic,
     "AWS::S3::Bucket": _plan_bucket,
+    "AWS::Glue::Registry": plan_glue,
+    "AWS::Glue::Schema": plan_glue,
+    "AWS::Glue::SchemaVersion": plan_glue,
 }
 
 
