@@ -208,6 +208,40 @@ class KafkaSink:
         self.close()
 
 
+class RegistrySink:
+    """Serializes every value with the Glue Schema Registry (``serializer``: anything with
+    ``serialize(bytes) -> bytes`` raising ``ValueError`` with the reason) before passing it on.
+
+    A value the serializer refuses is the simulator's poison share: it is counted in ``refused`` (with the
+    reasons) and, when ``send_refused_raw`` (the default), still sent raw, unframed, as an old or rogue
+    producer would; a mapping with SchemaRegistryConfig then sends it to its on-failure destination.
+    """
+
+    def __init__(self, inner: Sink, serializer: Any, *, send_refused_raw: bool = True) -> None:
+        self.inner = inner
+        self.serializer = serializer
+        self.send_refused_raw = send_refused_raw
+        self.framed = 0
+        self.refused: Counter[str] = Counter()
+
+    def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers) -> None:
+        try:
+            framed = self.serializer.serialize(value)
+        except ValueError as exc:
+            self.refused[str(exc)[:200]] += 1
+            if self.send_refused_raw:
+                self.inner.send(topic, key, value, headers)
+            return
+        self.framed += 1
+        self.inner.send(topic, key, framed, headers)
+
+    def poll(self, timeout: float = 0.0) -> None:
+        self.inner.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        return self.inner.flush(timeout)
+
+
 def as_sink(target: Any) -> Sink:
     """Accept a sink, a confluent-kafka ``Producer`` or a bootstrap-servers string."""
     if isinstance(target, str):
