@@ -109,9 +109,11 @@ def _plan_schema_version(t: Template, res: Resource) -> RegisterSchemaVersion:
 
 def plan_glue(t: Template, res: Resource) -> GlueInstruction:
     """The instruction for one ``AWS::Glue::Registry`` / ``Schema`` / ``SchemaVersion`` resource."""
-    planner = {"AWS::Glue::Registry": _plan_registry, "AWS::Glue::Schema": _plan_schema,
-               "AWS::Glue::SchemaVersion": _plan_schema_version}[res.type]
-    return planner(t, res)
+    if res.type == "AWS::Glue::Registry":
+        return _plan_registry(t, res)
+    if res.type == "AWS::Glue::Schema":
+        return _plan_schema(t, res)
+    return _plan_schema_version(t, res)
 
 
 def _code(exc: ClientError) -> str:
