@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import pipeline
+from bench import pipeline, registry
 from bench.cost import run as cost
 
 
@@ -13,6 +13,7 @@ def main() -> None:
     # DynamoDB request units per event and what they cost (also `python -m bench.cost`); writes its figures
     # into bench/results/latest.json under "cost".
     cost.main([])
+    registry.main([])  # schema registry: deserialization per event next to the in-function validation
     try:
         from bench import dashboard_scaling
     except ImportError as exc:  # pragma: no cover - the dashboard bench is optional
