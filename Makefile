@@ -8,8 +8,10 @@ SAM := $(BIN)/sam
 BROWSER := /usr/bin/chromium
 DDB_LOCAL_DIR := .tools/dynamodb-local
 DDB_LOCAL := $(DDB_LOCAL_DIR)/.installed
+MINISTACK_VENV := .tools/ministack
+MINISTACK := $(MINISTACK_VENV)/.installed
 
-.PHONY: help setup test test-fast demo bench lint sam-validate sam-build browser java dynamodb-local clean
+.PHONY: help setup test test-fast test-localstack demo bench lint sam-validate sam-build browser java dynamodb-local clean
 
 help:
 	@echo "make demo   - set up .venv and run the whole platform locally (embedded Kafka + AWS)"
@@ -64,6 +66,17 @@ test-fast: $(STAMP)
 
 demo: $(STAMP) dynamodb-local
 	$(BIN)/logistics up --simulate
+
+# MiniStack pins its own botocore: an environment of its own. With AWS_ENDPOINT_URL set (a real LocalStack) the
+# suite uses that endpoint and MiniStack is not started (docs/LOCALSTACK.md).
+$(MINISTACK): requirements/ministack.txt
+	$(PY) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/pip install -q --upgrade pip
+	$(MINISTACK_VENV)/bin/pip install -q -r requirements/ministack.txt
+	touch $@
+
+test-localstack: $(STAMP) $(MINISTACK)
+	$(BIN)/pytest -m localstack tests/localstack
 
 bench: $(STAMP) dynamodb-local
 	$(BIN)/python -m bench

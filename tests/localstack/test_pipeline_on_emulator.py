@@ -57,7 +57,7 @@ def test_the_functions_and_the_stream_trigger_live_in_the_emulator(pipeline: Pip
 
 
 def test_simulated_traffic_lands_as_the_domain_model_says(pipeline: Pipeline) -> None:
-    summary = pipeline.produce(400, seed=11, shares=NoiseShares(duplicates=0.05, late=0.05, poison=0.03))
+    summary = pipeline.produce(600, seed=11, shares=NoiseShares(duplicates=0.05, late=0.05, poison=0.03))
     assert summary.duplicates > 0 and summary.late > 0 and summary.poison > 0
     assert_nothing_lost_nothing_twice(pipeline, pipeline.sink, [summary], name="ministack")
     # Every invocation went to the emulator: the runtime never started a worker of its own.
