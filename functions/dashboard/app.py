@@ -176,7 +176,7 @@ def warehouses() -> Response:
 
 @app.route("/api/v1/warehouses/{warehouse_id}", authorizer=AUTH)
 def warehouse_detail(warehouse_id: str) -> Response:
-    return api.warehouse_detail(_me(), path_param(warehouse_id))
+    return api.warehouse_detail(_me(), path_param(warehouse_id), _q())
 
 
 @app.route("/api/v1/dead-letters", authorizer=AUTH)

@@ -119,13 +119,14 @@ def list_warehouses(merchant_id: str, params: dict[str, str]) -> Response:
     return _listed(usecases.warehouses(merchant_id, validation.limit(params, 50), params.get("cursor")))
 
 
-def warehouse_detail(merchant_id: str, warehouse_id: str) -> Response:
-    """GET /api/v1/warehouses/{id}: the warehouse and shipments there."""
-    found = usecases.warehouse_detail(merchant_id, warehouse_id)
+def warehouse_detail(merchant_id: str, warehouse_id: str, params: dict[str, str]) -> Response:
+    """GET /api/v1/warehouses/{id}?stock_cursor=: the warehouse with a page of its stock, and shipments there."""
+    validation.allow_only(params, {"stock_cursor"})
+    found = usecases.warehouse_detail(merchant_id, warehouse_id, params.get("stock_cursor"))
     if found is None:
         raise not_found("no such warehouse")
-    return json_response({"warehouse": found.warehouse, "shipments": found.shipments,
-                          "shipments_next_cursor": found.shipments_next_cursor})
+    return json_response({"warehouse": found.warehouse, "stock_next_cursor": found.stock_next_cursor,
+                          "shipments": found.shipments, "shipments_next_cursor": found.shipments_next_cursor})
 
 
 def list_dead_letters(merchant_id: str, params: dict[str, str]) -> Response:

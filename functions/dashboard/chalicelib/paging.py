@@ -24,6 +24,12 @@ class Scope:
 
 
 WAREHOUSES = Scope("warehouses", frozenset({"merchant_id", "warehouse_id"}))
+
+
+def warehouse_stock(warehouse_id: str) -> Scope:
+    """The cursors of one warehouse's stock pages: bound to that warehouse."""
+    return Scope(f"warehouse-stock:{warehouse_id}", frozenset({"merchant_id", "warehouse_id"}))
+
 DEAD_LETTERS = Scope("dead-letters", frozenset({"merchant_id", "dlq_key"}))
 
 

@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from logistics.adapters.warehouse_items import state_from_item
+
 PREVIEW_BYTES = 2048
 # Customer-facing: what happened and roughly where; no facility, actor, zone, ids or sources.
 PUBLIC_DISPOSITIONS = frozenset({"applied", "correction"})
@@ -108,16 +110,20 @@ def notification(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in keys if item.get(k) is not None}
 
 
-def warehouse(item: dict[str, Any]) -> dict[str, Any]:
-    stock = item.get("stock") or {}
+def warehouse(view: dict[str, Any]) -> dict[str, Any]:
+    """A warehouse (a ``warehouse_reads.row``): counters of the whole stock, and the SKUs read with it
+    (``stock_complete`` says whether they are all of them)."""
+    item, stock = view["summary"], view["stock"]
+    counters = state_from_item(item)
     on_hand = item.get("on_hand") or {}
     return {
         "warehouse_id": item["warehouse_id"],
         "location": _place(item.get("location")),
         "updated_at": item.get("updated_at"),
-        "skus": len(stock),
-        "units": sum(int(q) for q in stock.values()),
+        "skus": counters.skus,
+        "units": counters.units,
         "stock": dict(sorted(stock.items())),
+        "stock_complete": view["stock_complete"],
         "shipments_on_hand": len(on_hand),
         "on_hand": dict(sorted(on_hand.items())),
         "event_count": item.get("event_count", 0),

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.paging import DEAD_LETTERS, WAREHOUSES, Page, Scope
+from chalicelib import warehouse_reads
+from chalicelib.paging import DEAD_LETTERS, Page, Scope
 from chalicelib.settings import Settings
 from chalicelib.validation import ShipmentFilter
 from logistics.adapters.codec import from_attributes, with_derived
@@ -404,16 +405,16 @@ class Reader:
         """Shipments that need attention (the sparse by_attention index, Select=COUNT)."""
         return self.count(BY_ATTENTION, attention_key(merchant_id), cap)
 
-    # -- warehouses ------------------------------------------------------------------------------
+    # -- warehouses (summaries and SKU items: warehouse_reads) -----------------------------------
     def warehouses(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:
-        return self.page(merchant_id, {
-            "TableName": self.settings.warehouses_table,
-            "KeyConditionExpression": "merchant_id = :m",
-            "ExpressionAttributeValues": {":m": _s(merchant_id)},
-        }, limit, start_key, WAREHOUSES.key_attrs)
+        """A page of warehouses, each a ``warehouse_reads.row`` with the first SKUs of its stock."""
+        return warehouse_reads.list_page(self.client, self.settings.warehouses_table, merchant_id, limit, start_key)
 
-    def warehouse(self, merchant_id: str, warehouse_id: str) -> dict[str, Any] | None:
-        return self._get(self.settings.warehouses_table, {"merchant_id": merchant_id, "warehouse_id": warehouse_id})
+    def warehouse(self, merchant_id: str, warehouse_id: str, start_key: dict[str, Any] | None = None,
+                  limit: int = warehouse_reads.STOCK_PAGE) -> tuple[Item | None, Item, Item | None]:
+        """One warehouse with a page of its stock (see ``warehouse_reads.stock_page``)."""
+        return warehouse_reads.stock_page(self.client, self.settings.warehouses_table, merchant_id, warehouse_id,
+                                          limit, start_key)
 
     # -- dead letters ----------------------------------------------------------------------------
     def dead_letters(self, merchant_id: str, limit: int, start_key: dict[str, Any] | None) -> Page:

@@ -79,11 +79,12 @@ class Overview:
 
 @dataclass(frozen=True)
 class WarehouseDetail:
-    """A warehouse and the first page of the shipments there."""
+    """A warehouse with a page of its stock, and the first page of the shipments there."""
 
     warehouse: dict[str, Any]
     shipments: list[dict[str, Any]]
     shipments_next_cursor: str | None
+    stock_next_cursor: str | None
 
 
 # -- shipments -------------------------------------------------------------------------------------
@@ -201,13 +202,18 @@ def warehouses(merchant_id: str, limit: int, cursor: str | None) -> Listed:
     return Listed([present.warehouse(w) for w in page.items], next_cursor)
 
 
-def warehouse_detail(merchant_id: str, warehouse_id: str) -> WarehouseDetail | None:
-    """A warehouse and the first page of the shipments there, or None when there is no such warehouse."""
-    item = deps.reader().warehouse(merchant_id, validation.identifier(warehouse_id, "warehouse_id"))
-    if item is None:
+def warehouse_detail(merchant_id: str, warehouse_id: str, stock_cursor: str | None = None) -> WarehouseDetail | None:
+    """A warehouse with the page of its stock ``stock_cursor`` points to (the first without), and the first
+    page of the shipments there; None when there is no such warehouse."""
+    warehouse_id = validation.identifier(warehouse_id, "warehouse_id")
+    scope = paging.warehouse_stock(warehouse_id)
+    start = paging.start_key(_secret(), merchant_id, scope, stock_cursor)
+    summary, view, next_key = deps.reader().warehouse(merchant_id, warehouse_id, start)
+    if summary is None:
         return None
-    here = list_shipments(merchant_id, ShipmentFilter(warehouse=item["warehouse_id"]), 50, None)
-    return WarehouseDetail(present.warehouse(item), here.rows, here.next_cursor)
+    here = list_shipments(merchant_id, ShipmentFilter(warehouse=summary["warehouse_id"]), 50, None)
+    stock_next = paging.encode_cursor(_secret(), merchant_id, scope, next_key) if next_key else None
+    return WarehouseDetail(present.warehouse(view), here.rows, here.next_cursor, stock_next)
 
 
 def dead_letters(merchant_id: str, limit: int, cursor: str | None) -> Listed:

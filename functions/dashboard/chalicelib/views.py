@@ -382,6 +382,15 @@ def _on_hand_note(info: dict[str, Any]) -> str:
     return f" since {short_time(info.get('since'))}{zone}"
 
 
+def _more_stock(base: str, w: dict[str, Any]) -> Markup | None:
+    """Under a stock shown in part: how much of it, and where the rest is (the stock pages of the API)."""
+    if w["stock_complete"]:
+        return None
+    shown = f"The first {len(w['stock'])} of {w['skus']} SKUs; every SKU, page by page: "
+    return h("p", {"class": "muted small"}, shown,
+             h("a", {"href": f"{base}/api/v1/warehouses/{quote(w['warehouse_id'], safe='')}"}, "the warehouse API"))
+
+
 def warehouses_page(base: str, merchant_id: str, warehouses: list[dict[str, Any]], next_cursor: str | None) -> str:
     cards = []
     for w in warehouses:
@@ -401,7 +410,7 @@ def warehouses_page(base: str, merchant_id: str, warehouses: list[dict[str, Any]
                        h("p", {"class": "muted small"}, f"{w['skus']} SKUs · {w['units']} units · "
                                                         f"{w['shipments_on_hand']} shipments on hand · updated "
                                                         f"{short_time(w.get('updated_at'))}"),
-                       h("div", {"class": "split"}, h("div", None, h("h3", None, "Stock"), stock),
+                       h("div", {"class": "split"}, h("div", None, h("h3", None, "Stock"), stock, _more_stock(base, w)),
                          h("div", None, h("h3", None, "Shipments on hand"), on_hand))))
     more = h("a", {"class": "button", "href": f"{base}/warehouses?{urlencode({'cursor': next_cursor})}"},
              "Next page →") if next_cursor else None
