@@ -7,6 +7,7 @@ Nothing here knows about logistics: point it at any SAM project's template.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -86,6 +87,8 @@ class PlatformOptions:
     # Function output goes to CloudWatch Logs (/aws/lambda/<FunctionName>) on the AWS endpoint, and is echoed
     # to ``function_log_echo`` when given (`logistics up` writes it to <state_dir>/functions.log).
     cloudwatch_logs: bool = True
+    # Extra environment variables per function logical id, over the template's (`sam local --env-vars`).
+    function_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     function_log_echo: TextIO | None = None
     state_dir: str | os.PathLike[str] | None = None  # stream checkpoints survive a mapping restart here
     consumer_config: Mapping[str, Any] = field(default_factory=lambda: {"session.timeout.ms": 6000})
@@ -151,7 +154,9 @@ class LocalPlatform:
             sink = self.logs
         elif opts.function_log_echo is not None:
             sink = StreamSink(opts.function_log_echo)
-        self.invoker = Invoker(self.template.functions(), region=self.region, base_env=base_env, log_sink=sink)
+        functions = [dataclasses.replace(spec, environment={**spec.environment, **opts.function_env[spec.logical_id]})
+                     if spec.logical_id in opts.function_env else spec for spec in self.template.functions()]
+        self.invoker = Invoker(functions, region=self.region, base_env=base_env, log_sink=sink)
         if opts.functions_in_emulator:
             self.emulator = deploy_to_emulator(self.template, endpoint, python=opts.emulator_python,
                                                extra_environment={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})

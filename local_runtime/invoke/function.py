@@ -53,6 +53,9 @@ DEFAULT_CONCURRENCY = 10
 IDLE_TIMEOUT_S = 300.0
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on an init phase (here: at least the function's Timeout)
 RUNTIME_CLIENT_VARIABLE = "LOCAL_LAMBDA_RUNTIME_CLIENT"  # "bootstrap" forces our own client
+# Lambda's wrapper scripts: an executable that gets the runtime's command line as its arguments (a relative
+# path is taken from the code directory; on Lambda it is usually a layer's file under /opt).
+EXEC_WRAPPER_VARIABLE = "AWS_LAMBDA_EXEC_WRAPPER"
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 _PROJECT_MARKERS = ("template.yaml", "template.yml", "samconfig.toml")
 
@@ -255,8 +258,12 @@ class LocalFunction:
             function_environment(self.spec, region=self.region, base_env=self._base_env,
                                  log_group=self.log_group_name, log_stream=stream, task_root=code_dir),
             runtime_api=server.address, runtime_dir=BOOTSTRAP.parent, python_path=python_path)
+        command = self._command(interpreter)
+        wrapper = env.get(EXEC_WRAPPER_VARIABLE)
+        if wrapper:  # Lambda runs the runtime through the wrapper script, the runtime's command as its arguments
+            command = [str(code_dir / wrapper) if not os.path.isabs(wrapper) else wrapper, *command]
         try:
-            worker = Worker(command=self._command(interpreter), env=env, cwd=code_dir, server=server,
+            worker = Worker(command=command, env=env, cwd=code_dir, server=server,
                             emit=partial(self._sink.emit, self.log_group_name, stream), name=self.spec.logical_id,
                             on_exit=self._on_worker_exit)
         except OSError as exc:

@@ -42,7 +42,6 @@ from local_runtime.simulator.noise import NoiseShares
 from local_runtime.simulator.run import simulate
 from local_runtime.simulator.world import merchant_records
 from logistics.adapters.codec import from_attributes
-from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.domain.notifications import status_change
 from logistics.domain.shipment import fold
 
@@ -524,12 +523,15 @@ class ControlledSink:
         self.down()
 
 
-class InjectedCrash(RuntimeError):
-    """Raised by :class:`IngestCrashes` in the middle of an ingest invocation."""
+INJECTOR = Path(__file__).with_name("injector")
 
 
 class IngestCrashes:
     """Some IngestFunction invocations crash after part of their writes, so the mapping retries the batch.
+
+    The crash happens inside the function's worker process: the function runs through Lambda's exec wrapper
+    ``injector/exec_wrapper``, which loads ``injector/sitecustomize.py`` (see there). Give the platform
+    :meth:`environment` for the function when creating it.
 
     Every ``every``-th invocation (counted at the platform's invoker) arms one crash, at most ``limit`` in all;
     the next state save with something to write takes it: alternately it raises after the timeline write and
@@ -538,54 +540,51 @@ class IngestCrashes:
     invocations, so no record reaches ``MaximumRetryAttempts``. ``every=0``: only :meth:`arm` arms crashes.
     """
 
-    def __init__(self, platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, *, every: int = 3,
-                 limit: int = 10, function: str = "IngestFunction") -> None:
+    def __init__(self, platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch, fault_dir: Path, *,
+                 every: int = 3, limit: int = 10, function: str = "IngestFunction") -> None:
         self.every = every
         self.limit = limit
         self.invocations = 0
-        self.crashes: Counter[str] = Counter()
-        self._armed = 0
+        self.dir = fault_dir
         self._lock = threading.Lock()
         assert platform.invoker is not None
         invoker = platform.invoker
+        assert invoker.function(function).environment.get("FAULT_INJECTION_DIR") == str(fault_dir), \
+            "create the platform with function_env={function: IngestCrashes.environment(fault_dir)}"
         original_invoke = invoker.invoke
-        original_save = DynamoDBStateStore.save
         crashes = self
 
         def invoke(name: str, event: Any, *, request_id: str | None = None) -> Any:
             if invoker.function(name).spec.logical_id == function:
                 with crashes._lock:
                     crashes.invocations += 1
-                    total = sum(crashes.crashes.values()) + crashes._armed
-                    if crashes.every and crashes.invocations % crashes.every == 0 and total < crashes.limit:
-                        crashes._armed += 1
+                    if crashes.every and crashes.invocations % crashes.every == 0 \
+                            and crashes.total + crashes.armed < crashes.limit:
+                        crashes.arm(1)
             return original_invoke(name, event, request_id=request_id)
 
-        def save(store: DynamoDBStateStore, writes: Any) -> dict[int, Exception]:
-            with crashes._lock:
-                kind = None
-                if crashes._armed and writes:
-                    kind = "after_timeline" if sum(crashes.crashes.values()) % 2 == 0 or len(writes) < 2 \
-                        else "after_half_of_the_states"
-                    crashes._armed -= 1
-                    crashes.crashes[kind] += 1
-            if kind is None:
-                return original_save(store, writes)
-            if kind == "after_half_of_the_states":
-                original_save(store, list(writes)[: len(writes) // 2])
-            raise InjectedCrash(f"injected crash {kind} ({len(writes)} entities to save)")
-
         monkeypatch.setattr(invoker, "invoke", invoke)
-        monkeypatch.setattr(DynamoDBStateStore, "save", save)
+
+    @staticmethod
+    def environment(fault_dir: Path) -> dict[str, str]:
+        """The function's extra variables that run it through the crash injector, armed from ``fault_dir``."""
+        for sub in ("armed", "taken", "crashes"):
+            (fault_dir / sub).mkdir(parents=True, exist_ok=True)
+        return {"AWS_LAMBDA_EXEC_WRAPPER": str(INJECTOR / "exec_wrapper"), "FAULT_INJECTION_DIR": str(fault_dir)}
 
     def arm(self, count: int) -> None:
         """Crash the next ``count`` saves that have something to write."""
-        with self._lock:
-            self._armed += count
+        for _ in range(count):
+            (self.dir / "armed" / uuid.uuid4().hex).touch()
 
     @property
     def armed(self) -> int:
-        return self._armed
+        return sum(1 for _ in (self.dir / "armed").iterdir())
+
+    @property
+    def crashes(self) -> Counter[str]:
+        """Crashes that happened, by kind (after_timeline, after_half_of_the_states)."""
+        return Counter(path.name.partition(".")[0] for path in (self.dir / "crashes").iterdir())
 
     @property
     def total(self) -> int:

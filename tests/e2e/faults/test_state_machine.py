@@ -66,9 +66,11 @@ class World:
 
 def test_interleaved_faults_lose_nothing_and_send_nothing_twice(
         moto_endpoint: str, kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pipeline = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path)
+    faults = tmp_path / "faults"
+    pipeline = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path,
+                        function_env={"IngestFunction": IngestCrashes.environment(faults)})
     try:
-        world = World(pipeline, IngestCrashes(pipeline.platform, monkeypatch, every=0))
+        world = World(pipeline, IngestCrashes(pipeline.platform, monkeypatch, faults, every=0))
 
         class Faults(RuleBasedStateMachine):
             def __init__(self) -> None:
