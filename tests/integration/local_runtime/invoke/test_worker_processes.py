@@ -284,3 +284,19 @@ def test_a_non_python_runtime_is_a_clear_function_error() -> None:
         fn.invoke({})
     assert info.value.error_type == "Runtime.InvalidRuntime" and "nodejs20.x" in info.value.error_message
 
+
+
+def test_an_exec_wrapper_runs_the_runtime(client: str, tmp_path: Path) -> None:
+    """``AWS_LAMBDA_EXEC_WRAPPER``: Lambda starts the runtime through the wrapper script, passing the runtime's
+    command line as its arguments; what the wrapper sets is seen by the handler."""
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text('#!/bin/sh\nWRAPPED_BY="$(basename "$0") $#"\nexport WRAPPED_BY\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    fn = function(spec("app.whoami", environment={"AWS_LAMBDA_EXEC_WRAPPER": str(wrapper)}), client)
+    try:
+        result = fn.invoke({})
+    finally:
+        fn.close()
+    name, _, argc = result["env"]["WRAPPED_BY"].partition(" ")
+    assert name == "wrapper" and int(argc) >= 2  # the interpreter, its options, the client, the handler
+    assert result["client"] == client
