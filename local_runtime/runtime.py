@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from local_runtime.apigateway import ApiGatewayServer
-from local_runtime.cloudformation import Template, load_template
+from local_runtime.cloudformation import FunctionSpec, Template, load_template
 from local_runtime.cloudformation.api_events import api_routes
 from local_runtime.deploy import Deployment, create_kafka_topics, deploy_template, kafka_topics
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
@@ -87,7 +87,8 @@ class PlatformOptions:
     # Function output goes to CloudWatch Logs (/aws/lambda/<FunctionName>) on the AWS endpoint, and is echoed
     # to ``function_log_echo`` when given (`logistics up` writes it to <state_dir>/functions.log).
     cloudwatch_logs: bool = True
-    # Extra environment variables per function logical id, over the template's (`sam local --env-vars`).
+    # Extra environment variables per function logical id ("*": every function), over the template's
+    # (`sam local --env-vars`).
     function_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     function_log_echo: TextIO | None = None
     state_dir: str | os.PathLike[str] | None = None  # stream checkpoints survive a mapping restart here
@@ -154,8 +155,7 @@ class LocalPlatform:
             sink = self.logs
         elif opts.function_log_echo is not None:
             sink = StreamSink(opts.function_log_echo)
-        functions = [dataclasses.replace(spec, environment={**spec.environment, **opts.function_env[spec.logical_id]})
-                     if spec.logical_id in opts.function_env else spec for spec in self.template.functions()]
+        functions = [_with_environment(spec, opts.function_env) for spec in self.template.functions()]
         self.invoker = Invoker(functions, region=self.region, base_env=base_env, log_sink=sink)
         if opts.functions_in_emulator:
             self.emulator = deploy_to_emulator(self.template, endpoint, python=opts.emulator_python,
@@ -382,3 +382,9 @@ class LocalPlatform:
         if self.dashboard_url:
             rows.append(("Dashboard", self.dashboard_url))
         return rows
+
+
+def _with_environment(spec: FunctionSpec, overrides: Mapping[str, Mapping[str, str]]) -> FunctionSpec:
+    """``spec`` with the variables of ``overrides["*"]`` and ``overrides[<its logical id>]`` over its own."""
+    extra = {**overrides.get("*", {}), **overrides.get(spec.logical_id, {})}
+    return dataclasses.replace(spec, environment={**spec.environment, **extra}) if extra else spec

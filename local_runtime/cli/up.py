@@ -9,6 +9,7 @@ recognises.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -74,6 +75,9 @@ def configure(parser: argparse.ArgumentParser, extensions: Sequence[Extension] =
     parser.add_argument("--state-dir", default=".logistics", help="where stream checkpoints are kept")
     parser.add_argument("--partitions", type=int, default=3, help="partitions of the Kafka topics it creates")
     parser.add_argument("--status-every", type=float, default=1.0, help="seconds between status lines")
+    parser.add_argument("--env-vars", metavar="FILE", type=Path,
+                        help="JSON of extra environment variables, as `sam local --env-vars`: "
+                             '{"FunctionLogicalId": {"VAR": "value"}, "Parameters": {"VAR": "for every function"}}')
     parser.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S,
                         help=f"seconds Ctrl-C gives the platform to stop (default {STOP_TIMEOUT_S:g}): invocations "
                              "still running after about half of it stay uncommitted and are delivered again next "
@@ -122,7 +126,7 @@ def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
         template=args.template, config_env=args.config_env,
         parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
         stack_name=args.stack_name, region=args.region, dashboard_port=args.port, state_dir=Path(args.state_dir),
-        partitions=args.partitions, function_log_echo=log_file)
+        partitions=args.partitions, function_log_echo=log_file, function_env=read_env_vars(args.env_vars))
     platform = LocalPlatform(options)
     sessions: list[Session] = []
     try:
@@ -153,6 +157,22 @@ def _serve(args: argparse.Namespace, extensions: Sequence[Extension]) -> int:
             session.close()
         log_file.close()
         print("stopped: every process started by `logistics up` has exited", file=sys.stderr)
+
+
+def read_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
+    """Per-function variables from a `sam local --env-vars` file (``Parameters`` apply to every function)."""
+    if path is None:
+        return {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--env-vars {path}: {exc}") from exc
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise SystemExit(f'--env-vars {path}: expected {{"FunctionLogicalId": {{"VAR": "value"}}, ...}}')
+    shared = {str(k): str(v) for k, v in document.pop("Parameters", {}).items()}
+    env = {function: {**shared, **{str(k): str(v) for k, v in variables.items()}}
+           for function, variables in document.items()}
+    return {"*": shared, **env} if shared else env
 
 
 def platform_status(platform: LocalPlatform) -> str:
