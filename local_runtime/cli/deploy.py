@@ -23,6 +23,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kafka-bootstrap-servers", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
                         help="also create the mappings' Kafka topics on this broker")
     parser.add_argument("--partitions", type=int, default=3, help="partitions of new Kafka topics (default 3)")
+    parser.add_argument("--functions", action="store_true",
+                        help="also create the functions (zips of CodeUri, layers) and their DynamoDB Streams "
+                             "mappings on the endpoint, as on LocalStack/MiniStack (docs/LOCALSTACK.md)")
+    parser.add_argument("--functions-python", default=None,
+                        help="with --functions: the interpreter the emulator runs functions with, when it is "
+                             "one of this machine (MiniStack: .tools/ministack/bin/python); default: wheels for "
+                             "Lambda's image (LocalStack)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,5 +57,13 @@ def run(args: argparse.Namespace) -> int:
         topics = deploy.kafka_topics(template.event_source_mappings())
         summary["kafka_topics"] = deploy.create_kafka_topics(args.kafka_bootstrap_servers, topics,
                                                              partitions=args.partitions)
+    if args.functions:
+        from local_runtime.remote.emulator import deploy_to_emulator
+
+        extra = {"KAFKA_BOOTSTRAP_SERVERS": args.kafka_bootstrap_servers} if args.kafka_bootstrap_servers else {}
+        emulator = deploy_to_emulator(template, args.endpoint_url, python=args.functions_python,
+                                      extra_environment=extra, enable_mappings=True)
+        summary["functions"] = {lid: f.arn for lid, f in emulator.functions.items()}
+        summary["event_source_mappings"] = emulator.stream_mappings
     print(json.dumps(summary, indent=2))
     return 0

@@ -64,14 +64,15 @@ class EmulatorFunctions:
 
 
 def deploy_to_emulator(template: Template, endpoint_url: str, *, project_root: str | Path | None = None,
-                       python: str | None = None,
-                       extra_environment: Mapping[str, str] | None = None) -> EmulatorFunctions:
+                       python: str | None = None, extra_environment: Mapping[str, str] | None = None,
+                       enable_mappings: bool = False) -> EmulatorFunctions:
     """Deploy ``template``'s functions and DynamoDB Streams mappings to the emulator at ``endpoint_url`` (the
     template must already be bound to its deployed resources, so stream and queue ARNs are resolved).
 
     ``python``: the interpreter the emulator runs functions with, when it is one of this machine (MiniStack);
-    None builds dependencies for Lambda's image instead (LocalStack). Mappings are created disabled:
-    :meth:`EmulatorFunctions.stream_mapping` gives the handle that starts and stops them.
+    None builds dependencies for Lambda's image instead (LocalStack). Mappings are created disabled unless
+    ``enable_mappings`` (a plain deploy: enabled as the template says); :meth:`EmulatorFunctions.stream_mapping`
+    gives the handle that starts and stops them.
     """
     region = template.context.region
     lambda_client = aws.client("lambda", endpoint_url, region)
@@ -81,9 +82,9 @@ def deploy_to_emulator(template: Template, endpoint_url: str, *, project_root: s
     for spec in template.event_source_mappings():
         if spec.kind != "DynamoDB" or spec.function_logical_id not in functions:
             continue
-        # Disabled until the platform starts its mappings (EmulatorMapping.start), as its own ones are.
+        # The platform creates them disabled and starts them with its own mappings (EmulatorMapping.start).
         mappings[spec.name] = create_stream_mapping(spec, functions[spec.function_logical_id].name, lambda_client,
-                                                    enabled=False)
+                                                    enabled=None if enable_mappings else False)
     log.info("deployed %d functions and %d stream mappings to %s", len(functions), len(mappings), endpoint_url)
     return EmulatorFunctions(endpoint_url, region, functions, mappings, lambda_client,
                              remote_invoke_client(endpoint_url, region))
