@@ -1,9 +1,10 @@
 """Ingest a batch of raw records: validate, fold per entity, store, dead-letter the poison.
 
 One batch makes one conditional state write per touched shipment or warehouse, whatever the
-number of its events in the batch. A record counts as done only when every entity it touches is
-stored (or, for poison, when its dead letter is stored); the rest are returned as failures so the
-event source retries them.
+number of its events in the batch (plus, for a warehouse whose stock is kept per SKU, one item per SKU
+whose quantity changed: a fold reads only the SKUs its events move, a re-fold compares them all). A
+record counts as done only when every entity it touches is stored (or, for poison, when its dead letter
+is stored); the rest are returned as failures so the event source retries them.
 
 Nothing a producer sends makes ``ingest`` raise: a record is stored, dead-lettered with its reason, or
 (only for what a retry can cure: throttling, a conflict, an unreachable store) named as failed. A
