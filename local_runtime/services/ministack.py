@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,10 +23,11 @@ from pathlib import Path
 from local_runtime.services.aws import SCRUBBED_VARIABLES, aws_env, free_port
 from local_runtime.services.processes import ManagedProcess, wait_until
 
-__all__ = ["HEALTH_PATH", "MiniStack", "default_executable", "is_healthy"]
+__all__ = ["HEALTH_PATH", "MiniStack", "default_executable", "is_healthy", "session_members"]
 
 HEALTH_PATH = "/_localstack/health"
 TOOL_ENV = Path(".tools") / "ministack"  # relative to the project root
+_SESSION_KILL_WAIT_S = 5.0
 
 
 def default_executable(root: str | os.PathLike[str] = ".") -> Path:
@@ -106,6 +108,35 @@ class MiniStack(ManagedProcess):
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL what is left of the child's session (it was started as a session leader)."""
+    """SIGKILL what is left of the child's session (it was started as a session leader). MiniStack's workers
+    may sit in process groups of their own, so every process of the session is found in /proc, not only the
+    group."""
+    sid = process.pid
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(sid, signal.SIGKILL)
+    deadline = time.monotonic() + _SESSION_KILL_WAIT_S
+    while (left := session_members(sid)) and time.monotonic() < deadline:
+        for pid in left:  # SIGKILL takes a moment to land: wait until /proc shows them gone (or zombies)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def session_members(sid: int) -> list[int]:
+    """The processes of session ``sid`` still running (Linux /proc; empty elsewhere)."""
+    members = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if os.getsid(int(entry)) == sid and _state(int(entry)) != "Z":
+                        members.append(int(entry))
+    return members
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
