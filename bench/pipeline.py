@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import threading
 import time
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import requests
 from confluent_kafka import Consumer
 
 from local_runtime.demo.merchants import seed_merchants, start_webhook_sink
@@ -72,9 +74,10 @@ class TimedPlatform(LocalPlatform):
 def _platform(endpoint: str | None, bootstrap: str | None, tag: str, **kw: Any) -> TimedPlatform:
     topics = (f"shipment-events-{tag}", f"warehouse-events-{tag}")
     platform = TimedPlatform(PlatformOptions(
-        template=ROOT / "template.yaml", stack_name=f"bench-{tag}", dashboard_port=None, aws_endpoint=endpoint,
+        template=ROOT / "template.yaml", stack_name=f"bench-{tag}", aws_endpoint=endpoint,
         kafka_bootstrap=bootstrap, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
-                                                        "IngestConsumerGroupId": f"bench-{tag}"}, **kw))
+                                                        "IngestConsumerGroupId": f"bench-{tag}"},
+        **{"dashboard_port": None, **kw}))
     platform.topics = topics  # type: ignore[attr-defined]
     return platform
 
@@ -191,20 +194,124 @@ class _StampingSink(MemorySink):
         return self.sink.flush(timeout)
 
 
-def bench_latency(rate: float, duration: float) -> dict[str, Any]:
-    """(b): offered load at ``rate`` for ``duration`` seconds through the whole running platform."""
+class DashboardPoller:
+    """An open dashboard: every ``every_s`` each merchant's browser polls the live endpoints (the overview's
+    KPIs and the live feed of changes), as the dashboard's script does, through the served API events."""
+
+    def __init__(self, base_url: str, api_keys: list[str], every_s: float = 2.0) -> None:
+        self.base_url, self.api_keys, self.every_s = base_url, api_keys, every_s
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(key,), daemon=True, name="dashboard-poller")
+                         for key in api_keys]
+
+    def start(self) -> DashboardPoller:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _run(self, key: str) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {key}"
+        since: str | None = None
+        while not self._stop.wait(self.every_s):
+            for path in ("/api/v1/kpis", "/api/v1/changes" + (f"?since={since}" if since else "")):
+                started = time.perf_counter()
+                try:
+                    response = session.get(self.base_url + path, timeout=10)
+                    ok = response.status_code == 200
+                    if ok and "changes" in path:
+                        since = response.json().get("next_since") or since
+                except requests.RequestException:
+                    ok = False
+                self.latencies.append(time.perf_counter() - started)
+                self.errors += not ok
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(15)
+
+
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and every process it started (workers, broker, JVM, moto), in MB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        parents[pid] = int(fields.get("PPid", "0").strip())
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    tree, frontier = {os.getpid()}, [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
+
+
+class Sampler:
+    """Kafka lag and resident memory, sampled once a second while the load runs."""
+
+    def __init__(self, platform: LocalPlatform) -> None:
+        self.platform = platform
+        self.lag: list[tuple[float, int]] = []
+        self.rss_mb: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="sampler")
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.lag.append((time.monotonic(), int(self.platform.counters()["kafka_lag"])))
+            self.rss_mb.append(_tree_rss_mb())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def lag_growth_last(self, seconds: float) -> int:
+        """Lag at the end minus the lag ``seconds`` before (positive: the pipeline falls behind)."""
+        if not self.lag:
+            return 0
+        end_t, end_lag = self.lag[-1]
+        before = [lag for t, lag in self.lag if t <= end_t - seconds]
+        return end_lag - (before[-1] if before else self.lag[0][1])
+
+
+def bench_latency(rate: float, duration: float, *, shares: NoiseShares = CLEAN,
+                  concurrency: int | None = None, label: str = "latency") -> dict[str, Any]:
+    """(b): offered load at ``rate`` for ``duration`` seconds through the whole running platform, with an open
+    dashboard per merchant polling its live endpoints every 2 s."""
     tag = uuid.uuid4().hex[:6]
-    platform = _platform(None, None, tag)
+    platform = _platform(None, None, tag, dashboard_port=0)
     webhooks = start_webhook_sink()
+    poller: DashboardPoller | None = None
+    sampler: Sampler | None = None
     try:
         platform.start()
-        print(f"[latency] DynamoDB: {dynamodb_description(platform)}", flush=True)
-        seed_merchants(platform, webhooks)
+        print(f"[{label}] DynamoDB: {dynamodb_description(platform)}", flush=True)
+        merchants = seed_merchants(platform, webhooks)
         wait_assigned(platform)  # a consumer group's first join takes seconds: not part of the latency
+        assert platform.dashboard_url is not None
+        poller = DashboardPoller(platform.dashboard_url, [m["api_key"] for m in merchants]).start()
+        sampler = Sampler(platform).start()
         sink = _StampingSink(KafkaSink(platform.kafka.bootstrap_servers))
-        summary = simulate(sink, rate=rate, duration=duration, seed=9, shares=CLEAN,
+        summary = simulate(sink, rate=rate, duration=duration, seed=9, shares=shares, concurrency=concurrency,
                            topics=platform.topics, progress=False, truth=False)  # type: ignore[attr-defined]
-        wait_committed(platform, summary.produced, timeout_s=120)
+        sampler.stop()
+        wait_committed(platform, summary.produced, timeout_s=300)
         time.sleep(3)  # let the last notifications go out
         state_latency = [done - stamp / 1000 for done, stamps in platform.completed for stamp in stamps]
         assert platform.template is not None
@@ -217,10 +324,20 @@ def bench_latency(rate: float, duration: float) -> dict[str, Any]:
                 logged = datetime.fromisoformat(item["created_at"]["S"]).timestamp()
                 notify_latency.append(logged - sink.sent_at[event_id])
     finally:
+        if poller is not None:
+            poller.stop()
+        if sampler is not None:
+            sampler.stop()
         platform.stop()
         webhooks.stop()
+    assert sampler is not None and poller is not None
     figures: dict[str, Any] = {"offered_eps": rate, "duration_s": duration, "produced": summary.produced,
-                               "notifications": len(notify_latency), "dynamodb": dynamodb_description(platform)}
+                               "notifications": len(notify_latency), "dynamodb": dynamodb_description(platform),
+                               "lag_max": max((lag for _, lag in sampler.lag), default=0),
+                               "lag_growth_last_30s": sampler.lag_growth_last(30),
+                               "rss_max_mb": max(sampler.rss_mb, default=0.0),
+                               "dashboard_polls": len(poller.latencies), "dashboard_errors": poller.errors,
+                               "dashboard_p99_s": percentile(poller.latencies, 99)}
     for name, values in (("state", state_latency), ("notify", notify_latency)):
         for q in (50, 95, 99):
             figures[f"{name}_p{q}_s"] = percentile(values, q)
@@ -240,13 +357,27 @@ def _scan_all(client: Any, table: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _print_latency(label: str, f: dict[str, Any]) -> None:
+    print(f"[{label}] offered {f['offered_eps']:.0f} events/s for {f['duration_s']:.0f}s "
+          f"({f['produced']} events, {f['notifications']} webhook notifications)")
+    print(f"[{label}] produce -> state written: p50 {f['state_p50_s']:.3f}s  p95 {f['state_p95_s']:.3f}s  "
+          f"p99 {f['state_p99_s']:.3f}s (target p99 <= 1.0s)")
+    print(f"[{label}] produce -> notification logged: p50 {f['notify_p50_s']:.3f}s  "
+          f"p95 {f['notify_p95_s']:.3f}s  p99 {f['notify_p99_s']:.3f}s (target p99 <= 1.5s)")
+    print(f"[{label}] Kafka lag: max {f['lag_max']}, growth over the last 30 s {f['lag_growth_last_30s']:+d} "
+          f"(target: no growth); resident memory of the whole stack: max {f['rss_max_mb']:.0f} MB "
+          f"(target <= 1536 MB)")
+    print(f"[{label}] dashboard live polls: {f['dashboard_polls']} (p99 {f['dashboard_p99_s']:.3f}s, "
+          f"{f['dashboard_errors']} errors)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--naive-events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "latency"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["ingest", "latency", "demo"])
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results/latest.json")
     args = parser.parse_args(argv)
     measured: dict[str, Any] = {}
@@ -260,12 +391,11 @@ def main(argv: list[str] | None = None) -> None:
               f"vs naive consumer: {f['ingest_eps'] / f['naive_put_eps']:.1f}x (target >= 10x)")
     if "latency" not in args.skip:
         f = measured["latency"] = bench_latency(args.rate, args.duration)
-        print(f"[latency] offered {f['offered_eps']:.0f} events/s for {f['duration_s']:.0f}s "
-              f"({f['produced']} events, {f['notifications']} webhook notifications)")
-        print(f"[latency] produce -> state written: p50 {f['state_p50_s']:.3f}s  p95 {f['state_p95_s']:.3f}s  "
-              f"p99 {f['state_p99_s']:.3f}s (target p99 <= 1.0s)")
-        print(f"[latency] produce -> notification logged: p50 {f['notify_p50_s']:.3f}s  "
-              f"p95 {f['notify_p95_s']:.3f}s  p99 {f['notify_p99_s']:.3f}s (target p99 <= 1.5s)")
+        _print_latency("latency", f)
+    if "demo" not in args.skip:
+        # What `make demo` offers: the default simulator (its noise and concurrency) at its default 50 events/s.
+        f = measured["demo"] = bench_latency(50.0, args.duration, shares=NoiseShares(), label="demo")
+        _print_latency("demo", f)
     if measured and not args.no_write:
         from bench.results import merge
 
