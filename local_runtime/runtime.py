@@ -24,6 +24,7 @@ from local_runtime.deploy import Deployment, create_kafka_topics, deploy_templat
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.kafka.pollers import KafkaPollers
+from local_runtime.esm.metrics import MetricsPublisher, deployed_mapping_ids
 from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
 from local_runtime.invoke import Invoker, LogSink, StreamSink
@@ -128,6 +129,7 @@ class LocalPlatform:
         self._checkpoints: Any = None
         self.schedules: ScheduleRunner | None = None
         self.emulator: EmulatorFunctions | None = None  # functions_in_emulator: what was deployed there
+        self.metrics: MetricsPublisher | None = None  # the mappings' MetricsConfig, on the local CloudWatch
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, mappings: bool = True) -> LocalPlatform:
@@ -226,7 +228,8 @@ class LocalPlatform:
                 mapping = KafkaPollers([
                     KafkaEventSourceMapping(
                         spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
-                        consumer_config=self.options.consumer_config, retry_backoff_s=self.options.retry_backoff_s)
+                        glue_client=self.client("glue"), consumer_config=self.options.consumer_config,
+                        retry_backoff_s=self.options.retry_backoff_s)
                     for _ in range(count)])
                 self.kafka_mappings.append(mapping)
             elif spec.kind == "DynamoDB" and self.emulator and (remote := self.emulator.stream_mapping(spec)):
@@ -243,6 +246,21 @@ class LocalPlatform:
                 continue
             mapping.start()
         log.info("started %d Kafka and %d stream mappings", len(self.kafka_mappings), len(self.stream_mappings))
+        self._stop_metrics()  # mappings started again: the old objects' last counts, then the new ones
+        # Short timeouts: the last publication happens during a bounded stop.
+        cloudwatch = aws.client("cloudwatch", self.endpoint_of("cloudwatch"), self.region, connect_timeout=1,
+                                read_timeout=2)
+        self.metrics = MetricsPublisher(cloudwatch, [*self.kafka_mappings, *self.stream_mappings],
+                                        uuids=deployed_mapping_ids(self.template))
+        self.metrics.start()
+
+    def _stop_metrics(self) -> None:
+        metrics, self.metrics = self.metrics, None
+        if metrics is not None:
+            try:
+                metrics.stop()  # a last publication of what the stopped mappings counted
+            except Exception as exc:  # the embedded AWS already gone: the counts are lost with it
+                log.warning("mapping metrics not published: %s", exc)
 
     def stop_mappings(self, timeout_s: float | None = None) -> None:
         """Stop every mapping, all at once: each finishes its current invocation and commits what succeeded.
@@ -313,6 +331,7 @@ class LocalPlatform:
         api, self.api = self.api, None
         if api is not None:
             api.stop(timeout_s=min(1.0, left() or 1.0))
+        self._stop_metrics()
         if self.invoker is not None:
             self.invoker.close()  # the function workers, before the services they talk to
         if self.logs is not None:
