@@ -118,13 +118,17 @@ def test_any_arrival_order_and_batching_gives_the_stock_of_the_fold():
                                                              for _ in range(rng.randrange(1, 4))})
               for _ in range(40)]
     expected = reference(events)
+    in_time = sorted(events, key=lambda e: (e["occurred_at"], e["event_id"]))  # every batch folds forward
     for seed in range(6):
-        order = random.Random(seed).sample(events, len(events))
-        order += random.Random(seed).sample(events, 5)  # and some redelivered
+        order = in_time if seed == 0 else random.Random(seed).sample(events, len(events))
+        order = order + random.Random(seed).sample(events, 5)  # and some redelivered
         store = MemoryStore()
         ingest = ingestor(store)
         cuts = sorted(random.Random(seed).sample(range(1, len(order)), 6))
         for n, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(order)], strict=True)):
             deliver(ingest, order[a:b], offset=100 * n)
+            # After every batch, forward or re-fold: the stock and state of the events delivered so far.
+            so_far = reference(list({e["event_id"]: e for e in order[:b]}.values()))
+            assert store.stock[KEY] == so_far.stock and store.warehouses[KEY].state == so_far.state
         assert store.stock[KEY] == expected.stock
         assert store.warehouses[KEY].state == expected.state
