@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from local_runtime.demo.status_line import DemoStatusLine
     from local_runtime.runtime import LocalPlatform
+    from local_runtime.simulator.clock import LiveGate
 
 __all__ = ["MERCHANTS_TABLE", "DemoExtension", "DemoSession", "declares_demo"]
 
@@ -25,6 +26,11 @@ MERCHANTS_TABLE = "MerchantsTable"
 _FLUSH_S = 0.5
 # Template parameters naming the topics the simulator produces to, and their defaults.
 TOPIC_PARAMETERS = (("ShipmentTopic", "shipment-events"), ("WarehouseTopic", "warehouse-events"))
+# The simulated history before live traffic, and how many journeys run at once: 14 days of 400 journeys are
+# about 18,000 events (a minute or so of ingest here); live, the same world emits about one event a minute
+# per 20 journeys, as real parcels do.
+BACKFILL_DAYS = 14.0
+JOURNEYS = 400
 
 
 def declares_demo(platform: LocalPlatform) -> bool:
@@ -38,9 +44,14 @@ class DemoExtension:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The simulator's options of ``logistics up``."""
         parser.add_argument("--simulate", action="store_true", help="also produce simulated traffic")
-        parser.add_argument("--rate", type=float, default=50.0, help="simulated events per second (default 50)")
+        parser.add_argument("--rate", type=float, default=None,
+                            help="cap on the backfill's events per second (default: full speed)")
         parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
         parser.add_argument("--duration", type=float, help="stop simulating after this many seconds")
+        parser.add_argument("--backfill-days", type=float, default=BACKFILL_DAYS,
+                            help=f"days of history produced at once before live traffic (default {BACKFILL_DAYS:g})")
+        parser.add_argument("--journeys", type=int, default=JOURNEYS,
+                            help=f"shipments under way at any time (default {JOURNEYS})")
 
     def session(self, platform: LocalPlatform, args: argparse.Namespace, stop: threading.Event) -> DemoSession | None:
         """A session when the template declares :data:`MERCHANTS_TABLE`, else ``None``."""
@@ -63,6 +74,7 @@ class DemoSession:
         self.producer: Any = None
         self.simulator: threading.Thread | None = None
         self._status: DemoStatusLine | None = None
+        self.live: LiveGate | None = None
         self.sink = start_webhook_sink()
         try:
             self.merchants = seed_merchants(platform, self.sink)
@@ -86,18 +98,26 @@ class DemoSession:
         self._status = DemoStatusLine(self.platform, self.sink, self.producer)
 
     def _start_simulator(self) -> tuple[Any, threading.Thread]:
+        from datetime import timedelta
+
+        from local_runtime.simulator.clock import LiveGate
         from local_runtime.simulator.producer import KafkaSink
-        from local_runtime.simulator.run import simulate
+        from local_runtime.simulator.run import SimClock, simulate
 
         assert self.platform.template is not None
         params = self.platform.template.parameters
         shipment, warehouse = (params.get(name) or default for name, default in TOPIC_PARAMETERS)
         producer = KafkaSink(self.platform.kafka.bootstrap_servers)
         args, stop = self.args, self._stop
+        # Backfill the history at full speed (or --rate), then follow the wall clock: events are sent as they
+        # happen, so the dashboard's "updated" times are now and the ETAs of open shipments lie ahead.
+        live = self.live = LiveGate()
+        clock = SimClock(live.now() - timedelta(days=args.backfill_days))
 
         def produce() -> None:
             simulate(producer, rate=args.rate, duration=args.duration, seed=args.seed, topics=(shipment, warehouse),
-                     progress=False, truth=False, stop=stop.is_set, flush_timeout=_FLUSH_S)
+                     progress=False, truth=False, stop=stop.is_set, flush_timeout=_FLUSH_S, clock=clock,
+                     concurrency=args.journeys, live=live)
 
         thread = threading.Thread(target=produce, name="simulator", daemon=True)
         thread.start()
@@ -107,7 +127,8 @@ class DemoSession:
         """The logistics status line."""
         if self._status is None:
             self._status = DemoStatusLine(self.platform, self.sink, self.producer)
-        return self._status.render()
+        line = self._status.render()
+        return f"{self.live.describe()} | {line}" if self.live is not None else line
 
     def stop(self) -> None:
         """Stop the simulator and its producer (the stop event is already set), in about a second at most:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+from local_runtime.simulator.clock import DEFAULT_BACKFILL, LiveGate
 from local_runtime.simulator.emission import SHIPMENT, WAREHOUSE, Ids
 from local_runtime.simulator.noise import DUPLICATE, LATE, POISON, NoiseInjector, NoiseShares, Outgoing
 from local_runtime.simulator.producer import as_sink
@@ -80,6 +81,7 @@ def simulate(
     flush_timeout: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    live: LiveGate | None = None,
 ) -> Summary:
     """Produce simulated shipment and warehouse events (with noise) and return what was produced.
 
@@ -98,6 +100,8 @@ def simulate(
         sim_clock = clock
     elif clock is not None:
         sim_clock = SimClock(clock)
+    elif live is not None:
+        sim_clock = SimClock(live.now() - DEFAULT_BACKFILL)
     else:
         sim_clock = SimClock(lookback=default_lookback(count, rate, duration, slots))
     stream = EventStream(seed, sim_clock, slots)
@@ -137,6 +141,16 @@ def simulate(
 
     started = monotonic()
     deadline = started + duration if duration is not None else None
+    if live is not None:
+        def stopping() -> bool:
+            return (stop is not None and stop()) or (deadline is not None and monotonic() >= deadline)
+
+        def waiting() -> None:
+            sink.poll(0)  # serve delivery reports while the world waits for the wall clock
+            meter.update(summary, monotonic() - started, sink)
+
+        source = live.gated(source, stopping, waiting)
+        meter.note = live.describe
 
     def paced_send(out: Outgoing) -> None:
         now = monotonic()
@@ -165,6 +179,7 @@ def simulate(
                 break
             if out is None:
                 if not injector.pull(source):
+                    summary.interrupted = bool(stop is not None and stop())  # a live wait ended by a stop
                     break
                 continue
             paced_send(out)

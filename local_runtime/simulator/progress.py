@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO
 
 from local_runtime.simulator.producer import DeliveryStats, KafkaSink, Sink, TeeSink
@@ -26,14 +27,16 @@ class Progress:
         self.interval = 0.25 if self.tty else 5.0
         self.next_at = 0.0
         self.width = 0
+        self.note: Callable[[], str] | None = None  # e.g. the backfill / live phase
 
     def line(self, s: Summary, elapsed: float, sink: Sink) -> str:
         rate = s.produced / elapsed if elapsed > 0 else 0.0
         stats = delivery_stats(sink)
         delivered = f"  delivered {stats.delivered:,}" if stats is not None else ""
         sim = f"  sim {s.sim_end:%Y-%m-%d %H:%MZ}" if s.sim_end else ""
+        note = f"  {self.note()}" if self.note is not None else ""
         return (f"simulate: {s.produced:,} produced  {rate:,.0f}/s  dup {s.duplicates:,}  late {s.late:,}  "
-                f"poison {s.poison:,}{delivered}{sim}")
+                f"poison {s.poison:,}{delivered}{sim}{note}")
 
     def update(self, s: Summary, elapsed: float, sink: Sink, *, final: bool = False) -> None:
         if self.stream is None or (not final and elapsed < self.next_at):
