@@ -22,8 +22,10 @@ Checkpoints (the last resolved sequence number per shard) live in memory and, op
 reprocessed. For ``LATEST`` the store also remembers when the mapping first started, so a restart with
 no checkpoint yet does not skip records written while it was down (see :meth:`_start_iterator`).
 
-Not emulated: ``ParallelizationFactor`` > 1 (one batch per shard at a time, which is what factor 1 does)
-and ``TumblingWindowInSeconds`` (the state/window fields are not added to events).
+``TumblingWindowInSeconds`` adds AWS's window fields and state to events, with final invocations and
+checkpoints at window ends (:mod:`~local_runtime.esm.dynamodb.windows`); ``ParallelizationFactor`` > 1 runs
+up to that many batches of a shard at once, one lane per item key (:mod:`~local_runtime.esm.dynamodb.lanes`).
+Both at once is not emulated (windows then run one batch per shard at a time).
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from local_runtime.esm.batcher import Batcher
 from local_runtime.esm.dynamodb.checkpoints import CheckpointStore, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.dynamodb.events import build_stream_event, build_stream_on_failure_record, build_stream_record
+from local_runtime.esm.dynamodb.lanes import ShardLanes
 from local_runtime.esm.dynamodb.shards import Shard, StreamRecord
+from local_runtime.esm.dynamodb.windows import TumblingWindows, WindowedBatcher
 from local_runtime.esm.executor import Work
 from local_runtime.esm.filtering import EventFilter
 from local_runtime.esm.mapping import EventSourceMapping
@@ -88,6 +93,7 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         max_retry_backoff_s: float = 5.0,
         poll_interval_s: float = 0.25,
         shard_refresh_s: float = 10.0,
+        window_close_delay_s: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Configure the mapping; nothing is called until ``start()`` or ``poll_once()``.
@@ -95,7 +101,9 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         ``streams_client`` is a boto3 ``dynamodbstreams`` client. ``region`` is what records report as
         ``awsRegion`` (the deployment region; defaults to the stream ARN's region). ``stream_arn``
         overrides ``spec.stream_arn``. ``poll_interval_s`` is the pause of the background loop when a
-        poll found nothing (AWS polls each shard about 4 times a second). ``retry_backoff_s``,
+        poll found nothing (AWS polls each shard about 4 times a second). ``window_close_delay_s``: with
+        ``TumblingWindowInSeconds``, how long past its end a window that got no newer record is closed
+        (AWS waits up to 2 minutes). ``retry_backoff_s``,
         ``max_retry_backoff_s`` and ``clock`` are described in :class:`~local_runtime.esm.mapping.EventSourceMapping`.
         """
         if spec.kind != "DynamoDB":
@@ -113,7 +121,27 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         # What records and on-failure records name: the stream in the function's region and account, as on
         # AWS (DynamoDB Local's own ARNs read "ddblocal:000000000000").
         self.event_source_arn = deployed_stream_arn(arn, self.region, (function_arn or default_arn).split(":")[4])
+        self._windows: TumblingWindows | None = None
+        self._lanes: ShardLanes | None = None
+        factor = int(spec.parallelization_factor)
+        if spec.tumbling_window_s > 0 and factor > 1:
+            log.warning("%s: ParallelizationFactor %d with a tumbling window is not emulated: one batch per shard",
+                        spec.name, factor)
+            factor = 1
+        if factor > 1:
+            self._lanes = ShardLanes(factor, batch_size=max(1, int(spec.batch_size)), new_batcher=self._new_batcher,
+                                     step=lambda work: self._executor.step(work))
+            invoke = self._lanes.wrap(invoke)
+        function_invoke = invoke
+        if spec.tumbling_window_s > 0:
+            invoke = self._windowed_invoke  # checks the state of every windowed response
         super().__init__(spec, invoke, function_arn or default_arn, clients, backoff=backoff, clock=clock)
+        if spec.tumbling_window_s > 0:
+            self._windows = TumblingWindows(
+                spec.tumbling_window_s, invoke=function_invoke, event_source_arn=self.event_source_arn,
+                counters=self.counters, report_batch_item_failures=spec.report_batch_item_failures,
+                sleep_backoff=self._executor.sleep_backoff, stop=self._stop, clock=clock,
+                close_delay_s=window_close_delay_s)
         self._client = streams_client
         self._store = checkpoint_store
         self.idle_wait_s = poll_interval_s
@@ -122,6 +150,15 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         self._shards: dict[str, Shard] = {}
         self._shards_listed_at = -1e9
         self._current: Shard | None = None  # shard whose batch the executor is working on
+
+    def _windowed_invoke(self, event: dict[str, Any]) -> Any:
+        assert self._windows is not None
+        return self._windows.checked_invoke(event)
+
+    def _new_batcher(self, base_size: int = 256) -> Batcher[StreamRecord]:
+        if self._windows is not None:
+            return WindowedBatcher(self._batch_size, self._window, base_size=base_size)
+        return super()._new_batcher(base_size)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -227,7 +264,12 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
             rec.resolved = True
             self.counters.records_filtered += 1
             return
-        shard.batcher.add(rec)
+        if self._windows is not None:
+            self._windows.assign(shard.shard_id, rec)
+        if self._lanes is not None:
+            self._lanes.add(shard.shard_id, rec)
+        else:
+            shard.batcher.add(rec)
 
     def _fetch(self, shard: Shard) -> int:
         if shard.iterator is None:
@@ -260,7 +302,11 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
     # ------------------------------------------------------------------ executor hooks
 
     def _build_event(self, records: list[StreamRecord]) -> dict[str, Any]:
-        return build_stream_event(r.record for r in records)
+        event = build_stream_event(r.record for r in records)
+        if self._windows is not None and records:
+            assert self._current is not None  # the executor only builds events while a shard is worked on
+            event = self._windows.decorate(event, self._current.shard_id, records)
+        return event
 
     def _record_time_ms(self, record: StreamRecord) -> float | None:
         created = record.record["dynamodb"].get("ApproximateCreationDateTime")
@@ -298,8 +344,10 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
     # ------------------------------------------------------------------ checkpoints
 
     def _advance(self, shard: Shard) -> None:
-        """Move the checkpoint over the resolved prefix of the shard and persist it."""
-        if shard.advance() and self._store is not None:
+        """Move the checkpoint over the resolved prefix of the shard (with windows: not into the open
+        window) and persist it."""
+        moved = self._windows.advance(shard) if self._windows is not None else shard.advance()
+        if moved and self._store is not None:
             self._store.save(self._store_key(shard.shard_id), {"sequence_number": shard.checkpoint})
             shard.saved_checkpoint = shard.checkpoint
 
@@ -324,13 +372,17 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
                 if not self._ready(shard):
                     continue
                 self._current = shard
-                if shard.work:
+                if self._lanes is not None:
+                    progress += self._lanes.poll(shard, self._fetch)
+                elif shard.work:
                     progress += len(shard.work[0].records)
                     self._executor.step(shard.work)
                 else:
                     if not shard.ended and len(shard.batcher) < self._batch_size:
                         progress += self._fetch(shard)
-                    if shard.batcher.due(flush=shard.ended):
+                    if self._windows is not None and self._windows.maybe_close(shard, pending=bool(shard.work)):
+                        progress += 1
+                    elif shard.batcher.due(flush=shard.ended):
                         batch = shard.batcher.take()
                         shard.work.append(Work(batch))
                         progress += len(batch)
@@ -341,13 +393,19 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
             return progress
 
     def _busy(self) -> bool:
+        if self._lanes is not None and self._lanes.busy():
+            return True
+        if self._windows is not None and any(self._windows.open_window(sid) for sid in list(self._shards)):
+            return True  # a window is open until its final invocation
         return any(s.work or s.batcher for s in list(self._shards.values()))
 
     # ------------------------------------------------------------------ status
 
     def _describe(self) -> dict[str, Any]:
         shards = list(self._shards.items())  # C-level copy: atomic under the GIL
+        extra = {"windows": self._windows.describe()} if self._windows is not None else {}
         return {
+            **extra,
             "stream_arn": self.stream_arn,
             "running": self.running,
             "shards": {

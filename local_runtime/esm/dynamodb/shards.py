@@ -17,6 +17,7 @@ class StreamRecord(PendingRecord):
     """One Lambda stream record read from a shard and not yet checkpointed."""
 
     seq: int  # the sequence number as an int, for ordering
+    window_start: int | None = None  # its tumbling window (epoch seconds), when the mapping has windows
 
     @property
     def sequence_number(self) -> str:
