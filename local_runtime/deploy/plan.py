@@ -65,7 +65,7 @@ class CreateBucket:
 
 @dataclass(frozen=True)
 class Skip:
-    """A resource that is not created locally, and why (functions run in-process, IAM is not enforced...)."""
+    """A resource that is not created locally, and why (functions run in local workers, IAM is not enforced...)."""
 
     logical_id: str
     resource_type: str
@@ -92,8 +92,8 @@ class Plan:
 
 
 _SKIP_REASONS = {
-    "AWS::Serverless::Function": "runs in-process (local_runtime.invoke)",
-    "AWS::Lambda::Function": "runs in-process (local_runtime.invoke)",
+    "AWS::Serverless::Function": "runs in local worker processes (local_runtime.invoke)",
+    "AWS::Lambda::Function": "runs in local worker processes (local_runtime.invoke)",
     "AWS::Lambda::EventSourceMapping": "emulated by local_runtime's mapping pollers",
     "AWS::Serverless::LayerVersion": "its ContentUri goes on sys.path",
     "AWS::Lambda::LayerVersion": "its Content goes on sys.path",
