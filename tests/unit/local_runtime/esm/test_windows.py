@@ -22,7 +22,7 @@ SHARD = "shardId-00000001-aaaa"
 class FakeStreams:
     """One shard; iterators are list positions. ``closed``: the shard ends after its last record."""
 
-    class exceptions:  # noqa: N801 - boto3's attribute name
+    class exceptions:
         class ExpiredIteratorException(Exception):
             pass
 
@@ -53,7 +53,7 @@ class FakeStreams:
             return {"ShardIterator": str(int(kw["SequenceNumber"]))}
         return {"ShardIterator": "0"}
 
-    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
         pos = int(ShardIterator)
         page = self.records[pos:pos + Limit]
         end = pos + len(page)
