@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from local_runtime.cli import deploy, invoke, logs, simulate, up
+from local_runtime.cli import alarms, deploy, invoke, logs, simulate, up
 from local_runtime.demo.session import DemoExtension
 
 __all__ = ["COMMANDS", "UP_EXTENSIONS", "Command", "build_parser", "main"]
@@ -42,6 +42,7 @@ COMMANDS: dict[str, Command] = {
                   partial(up.run, extensions=UP_EXTENSIONS, end_process=True)),
     "simulate": Command(simulate.HELP, simulate.configure, simulate.run),
     "logs": Command(logs.HELP, logs.configure, logs.run),
+    "alarms": Command(alarms.HELP, alarms.configure, alarms.run),
 }
 
 

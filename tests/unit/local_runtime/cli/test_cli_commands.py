@@ -29,7 +29,7 @@ class FakePlatform:
 
 
 def test_every_subcommand_parses() -> None:
-    assert set(COMMANDS) == {"invoke", "deploy", "up", "simulate", "logs"}
+    assert set(COMMANDS) == {"invoke", "deploy", "up", "simulate", "logs", "alarms"}
     args = build_parser().parse_args(["up", "--simulate", "--rate", "5", "--port", "0"])
     assert (args.command, args.simulate, args.rate, args.port, args.template) == ("up", True, 5.0, 0, "template.yaml")
     args = build_parser().parse_args(["invoke", "Fn", "--parameter-overrides", "A=1", "B=2"])
