@@ -101,8 +101,13 @@ class ShardLanes:
         being retried, concurrently. Returns records fetched plus invoked."""
         lanes = self.lanes(shard.shard_id)
         progress = 0
-        if not shard.ended and sum(len(lane.batcher) for lane in lanes) < self._batch_size * self.factor:
-            progress += fetch(shard)
+        for _ in range(self.factor):  # one GetRecords reads at most a batch: fill every lane
+            if shard.ended or sum(len(lane.batcher) for lane in lanes) >= self._batch_size * self.factor:
+                break
+            fetched = fetch(shard)
+            progress += fetched
+            if not fetched:
+                break
         ready: list[Lane] = []
         for lane in lanes:
             if not lane.work and lane.batcher.due(flush=shard.ended):
