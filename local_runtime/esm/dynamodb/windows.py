@@ -219,7 +219,8 @@ class TumblingWindows:
     # ------------------------------------------------------------------ closing windows
 
     def maybe_close(self, shard: Shard, *, pending: bool) -> bool:
-        """Run the final invocation of ``shard``'s window when it is over; True when one ran.
+        """Run the final invocation of ``shard``'s window when it is over; True when one was run (or
+        interrupted by a stop: then the window stays open and is not checkpointed).
 
         ``pending`` is True while records of the shard are being invoked or retried (the window is not
         over before they are resolved). Blocks until the final invocation succeeded or the mapping stops.
@@ -228,14 +229,17 @@ class TumblingWindows:
         if w is None:
             return False
         if w.terminate_early:
-            return self._final(shard.shard_id, w, early=True)
+            self._final(shard.shard_id, w, early=True)
+            return True
         if pending:
             return False
         head = next(iter(shard.batcher), None)
         if head is not None and head.window_start == w.start:
             return False  # more records of this window to invoke
         if head is not None or shard.ended or self._clock() >= w.end + self.close_delay_s:
-            return self._final(shard.shard_id, w, early=False)
+            # True even when a stop interrupted it: no batch of a later window may start while this one is open.
+            self._final(shard.shard_id, w, early=False)
+            return True
         return False
 
     def _final(self, shard_id: str, w: OpenWindow, *, early: bool) -> bool:
