@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import pipeline, registry
+from bench import edd, pipeline, registry
 from bench.cost import run as cost
 
 
@@ -13,6 +13,7 @@ def main() -> None:
     # DynamoDB request units per event and what they cost (also `python -m bench.cost`); writes its figures
     # into bench/results/latest.json under "cost".
     cost.main([])
+    edd.main([])  # predicted delivery dates backtested on a simulated history (share inside p10-p90, MAE)
     registry.main([])  # schema registry: deserialization per event next to the in-function validation
     try:
         from bench import dashboard_scaling

@@ -1,0 +1,153 @@
+"""Backtest of the predicted delivery dates (`python -m bench.edd`) against the simulator's truth.
+
+A simulated history (no noise) is replayed in occurrence order. Each shipment's state is folded event by event;
+when one is delivered, what it teaches is added to its lane's statistics at once (the live function adds it
+within its 60 s window). At every status change of a shipment under way, a prediction is made with the
+statistics known at that moment and later compared with when the shipment was truly delivered:
+
+* inside: the true delivery date (customer's local date) lies in the predicted earliest..latest window;
+* MAE: hours between the most likely instant and the true delivery, next to the carrier's ETA (the middle of
+  its window, or of its date) for the same predictions.
+
+Per lane family (origin country -> destination continent) and in total. Predictions made while nothing was
+learned yet (no statistics) are counted as "none" and left out of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from local_runtime.simulator import MemorySink, NoiseShares, simulate
+from logistics.domain.events import ShipmentEvent
+from logistics.domain.lanes import LaneStats, delivery_stats, destination_of, lane_of, parse_utc, rollups
+from logistics.domain.prediction import Prediction, predict
+from logistics.domain.shipment import ShipmentState, step
+from logistics.domain.status import Status
+
+START = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@dataclass
+class Tally:
+    made: int = 0
+    none: int = 0
+    inside: int = 0
+    error_h: float = 0.0
+    carrier_error_h: float = 0.0
+    carrier_n: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        return {"predictions": self.made, "without_statistics": self.none,
+                "inside_window": round(self.inside / self.made, 3) if self.made else None,
+                "mae_hours": round(self.error_h / self.made, 1) if self.made else None,
+                "carrier_eta_mae_hours": round(self.carrier_error_h / self.carrier_n, 1) if self.carrier_n else None}
+
+
+@dataclass
+class Backtest:
+    stats: dict[tuple[str, str], LaneStats] = field(default_factory=dict)  # (merchant, aggregate) -> learned
+    pending: dict[str, list[tuple[Prediction, ShipmentState]]] = field(default_factory=lambda: defaultdict(list))
+    tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+
+    def learn(self, state: ShipmentState) -> None:
+        learned = delivery_stats(state)
+        if learned is None:
+            return
+        for name in rollups(lane_of(state)):
+            key = (state.merchant_id, name)
+            self.stats[key] = self.stats[key].merge(learned) if key in self.stats else learned
+
+    def predict(self, state: ShipmentState, now: datetime) -> None:
+        names = rollups(lane_of(state))
+        known = {n: self.stats[(state.merchant_id, n)] for n in names if (state.merchant_id, n) in self.stats}
+        made = predict(state, known, now)
+        family = self.family(state)
+        if made is None:
+            self.tallies[family].none += 1
+            return
+        self.pending[state.shipment_id].append((made, state))
+
+    @staticmethod
+    def family(state: ShipmentState) -> str:
+        key = lane_of(state)
+        return f"{key.origin}>{key.destination.split('/')[0]}"
+
+    def settle(self, delivered: ShipmentState) -> None:
+        at = parse_utc(delivered.milestones[Status.DELIVERED.value])
+        tz = destination_of(delivered)
+        local = at.astimezone(ZoneInfo(tz) if tz != "-" else UTC).date()
+        for made, state in self.pending.pop(delivered.shipment_id, []):
+            for tally in (self.tallies[self.family(state)], self.tallies["all"]):
+                tally.made += 1
+                tally.inside += made.earliest <= local <= made.latest
+                tally.error_h += abs((made.likely_at - at).total_seconds()) / 3600
+                eta = carrier_eta_instant(state)
+                if eta is not None:
+                    tally.carrier_n += 1
+                    tally.carrier_error_h += abs((eta - at).total_seconds()) / 3600
+
+
+def carrier_eta_instant(state: ShipmentState) -> datetime | None:
+    """The carrier's ETA as an instant: the middle of its window, or noon of its date, where the customer is."""
+    eta = state.eta or {}
+    if not isinstance(eta.get("date"), str):
+        return None
+    tz = destination_of(state)
+    zone = ZoneInfo(tz) if tz != "-" else UTC
+    start, end = eta.get("window_start"), eta.get("window_end")
+    hour = (int(start[:2]) + int(end[:2])) / 2 if start and end else 12.0
+    day = datetime.fromisoformat(eta["date"]).replace(tzinfo=zone)
+    return (day + timedelta(hours=hour)).astimezone(UTC)
+
+
+def run(events: int, seed: int, concurrency: int) -> dict[str, Any]:
+    """Simulate ``events`` events and backtest every prediction; returns the figures per lane family."""
+    sink = MemorySink()
+    summary = simulate(sink, rate=None, count=events, seed=seed, shares=NoiseShares.none(), progress=False,
+                       clock=START, concurrency=concurrency)
+    timeline: list[ShipmentEvent] = []
+    for key in summary.shipments:
+        timeline += summary.shipment_events(key)
+    timeline.sort(key=lambda e: e.sort_key)
+    test = Backtest()
+    states: dict[str, ShipmentState] = {}
+    for event in timeline:
+        before = states.get(event.shipment_id)
+        state, _ = step(before, event)
+        states[event.shipment_id] = state
+        if before is not None and before.status == state.status:
+            continue
+        if state.status == Status.DELIVERED:
+            test.settle(state)
+            test.learn(state)
+        else:
+            test.predict(state, parse_utc(state.status_changed_at))
+    return {family: tally.figures() for family, tally in sorted(test.tallies.items()) if tally.made or tally.none}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--concurrency", type=int, default=300)
+    args = parser.parse_args(argv)
+    figures = run(args.events, args.seed, args.concurrency)
+    width = max(len(f) for f in figures)
+    print(f"[edd] backtest on {args.events:,} simulated events (seed {args.seed})")
+    print(f"  {'lane family':<{width}}  predictions  inside p10-p90  MAE h  carrier ETA MAE h")
+    for family, f in figures.items():
+        if not f["predictions"]:
+            continue
+        print(f"  {family:<{width}}  {f['predictions']:>11,}  {f['inside_window'] or 0:>14.1%}  "
+              f"{f['mae_hours'] or 0:>5.1f}  {f['carrier_eta_mae_hours'] or 0:>17.1f}")
+    print(json.dumps({"edd": figures["all"]} if "all" in figures else {}))
+
+
+if __name__ == "__main__":
+    main()
