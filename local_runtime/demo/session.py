@@ -102,12 +102,15 @@ class DemoSession:
 
         from local_runtime.simulator.clock import LiveGate
         from local_runtime.simulator.producer import KafkaSink
+        from local_runtime.simulator.registry import with_registry
         from local_runtime.simulator.run import SimClock, simulate
 
         assert self.platform.template is not None
         params = self.platform.template.parameters
         shipment, warehouse = (params.get(name) or default for name, default in TOPIC_PARAMETERS)
         producer = KafkaSink(self.platform.kafka.bootstrap_servers)
+        # Framed with the schema registry when the template's ingest mappings validate with one.
+        sink = with_registry(producer, self.platform.template, self.platform.client("glue"))
         args, stop = self.args, self._stop
         # Backfill the history at full speed (or --rate), then follow the wall clock: events are sent as they
         # happen, so the dashboard's "updated" times are now and the ETAs of open shipments lie ahead.
@@ -115,7 +118,7 @@ class DemoSession:
         clock = SimClock(live.now() - timedelta(days=args.backfill_days))
 
         def produce() -> None:
-            simulate(producer, rate=args.rate, duration=args.duration, seed=args.seed, topics=(shipment, warehouse),
+            simulate(sink, rate=args.rate, duration=args.duration, seed=args.seed, topics=(shipment, warehouse),
                      progress=False, truth=False, stop=stop.is_set, flush_timeout=_FLUSH_S, clock=clock,
                      concurrency=args.journeys, live=live)
 

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from local_runtime.cli.template_args import add_template_arguments, load_template_from_args
 from local_runtime.simulator.driver import DEFAULT_TOPICS, simulate
 from local_runtime.simulator.noise import NoiseShares
-from local_runtime.simulator.producer import JsonLinesSink, KafkaSink
+from local_runtime.simulator.producer import JsonLinesSink, KafkaSink, Sink
 
 
 def _share(text: str) -> float:
@@ -57,6 +58,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="write JSON lines to this file ('-' = stdout) instead of Kafka")
     parser.add_argument("--truth", metavar="PATH", help="write the summary with the ground truth as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.add_argument("--schema-registry", choices=("auto", "off"), default="auto",
+                        help="auto (default): frame values with the Glue registry when the template's Kafka "
+                             "mappings declare SchemaRegistryConfig (the registry on the running `logistics up`'s "
+                             "AWS endpoint); off: plain JSON")
+    parser.add_argument("--endpoint", help="AWS endpoint of the registry (default: AWS_ENDPOINT_URL, else the one "
+                                           "a running `logistics up` recorded in --state-dir)")
+    parser.add_argument("--state-dir", default=".logistics", help="`logistics up`'s state directory")
+    add_template_arguments(parser)
+
+
+class RegistryUnavailable(Exception):
+    """The template's mappings validate with a registry, and the simulator cannot reach it."""
+
+
+def registry_sink(sink: Sink, args: argparse.Namespace) -> Sink:
+    """``sink`` framing values with the template's schema registry (``--schema-registry auto``), else ``sink``."""
+    from pathlib import Path
+
+    if args.schema_registry == "off" or not Path(args.template).is_file():
+        return sink
+    from local_runtime.cli.logs import resolve_target
+    from local_runtime.services import aws
+    from local_runtime.simulator.registry import registry_topics, with_registry
+
+    template = load_template_from_args(args)
+    if registry_topics(template) is None:
+        return sink
+    target = resolve_target(args, template.context.region)
+    if target is None:
+        raise RegistryUnavailable(f"{args.template}'s Kafka mappings validate with a schema registry: start "
+                                  "`logistics up`, pass --endpoint, or use --schema-registry off")
+    return with_registry(sink, template, aws.client("glue", target.endpoint, target.region))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +119,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         sink: Any = JsonLinesSink.open(args.output)
     else:
         config = {"compression.type": args.compression} if args.compression else None
-        sink = KafkaSink(args.bootstrap_servers, config=config)
+        try:
+            sink = registry_sink(KafkaSink(args.bootstrap_servers, config=config), args)
+        except RegistryUnavailable as exc:
+            print(f"simulate: {exc}", file=sys.stderr)
+            return 2
     # SIGTERM (e.g. from a supervisor) ends the run like Ctrl-C: held-back events go out, then a flush.
     stopping = threading.Event()
     try:

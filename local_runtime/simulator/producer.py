@@ -12,7 +12,7 @@ import json
 import sys
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -215,16 +215,22 @@ class RegistrySink:
     A value the serializer refuses is the simulator's poison share: it is counted in ``refused`` (with the
     reasons) and, when ``send_refused_raw`` (the default), still sent raw, unframed, as an old or rogue
     producer would; a mapping with SchemaRegistryConfig then sends it to its on-failure destination.
+    With ``topics``, only values for those topics are serialized (others are sent as they are).
     """
 
-    def __init__(self, inner: Sink, serializer: Any, *, send_refused_raw: bool = True) -> None:
+    def __init__(self, inner: Sink, serializer: Any, *, send_refused_raw: bool = True,
+                 topics: Collection[str] | None = None) -> None:
         self.inner = inner
         self.serializer = serializer
         self.send_refused_raw = send_refused_raw
+        self.topics = None if topics is None else frozenset(topics)
         self.framed = 0
         self.refused: Counter[str] = Counter()
 
     def send(self, topic: str, key: bytes | None, value: bytes, headers: Headers) -> None:
+        if self.topics is not None and topic not in self.topics:
+            self.inner.send(topic, key, value, headers)
+            return
         try:
             framed = self.serializer.serialize(value)
         except ValueError as exc:

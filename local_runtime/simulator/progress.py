@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import IO
 
-from local_runtime.simulator.producer import DeliveryStats, KafkaSink, Sink, TeeSink
+from local_runtime.simulator.producer import DeliveryStats, KafkaSink, RegistrySink, Sink, TeeSink
 from local_runtime.simulator.summary import Summary
 
 
@@ -15,6 +15,8 @@ def delivery_stats(sink: Sink) -> DeliveryStats | None:
         return sink.stats
     if isinstance(sink, TeeSink):
         return next((s for s in map(delivery_stats, sink.sinks) if s is not None), None)
+    if isinstance(sink, RegistrySink):
+        return delivery_stats(sink.inner)
     return None
 
 

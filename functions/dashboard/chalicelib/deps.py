@@ -99,8 +99,8 @@ def throttle() -> Any:
 
 def publisher() -> Any:
     def build() -> Any:
-        from chalicelib.replay import KafkaPublisher
+        from chalicelib.replay import publisher_from_env
 
-        return KafkaPublisher(settings().kafka_bootstrap_servers)
+        return publisher_from_env(settings().kafka_bootstrap_servers)
 
     return _get("publisher", build)

@@ -4,11 +4,16 @@ came from, then mark it ``replayed``.
 A conditional claim (``dead``/``failed`` -> ``replaying``) makes two clicks produce once; a claim
 older than CLAIM_STALE_S is taken over (a crashed replay). The producer is injectable: anything with
 ``publish(topic, value, key, headers)`` that returns once the broker acknowledged, or raises.
+
+With ``EVENT_SCHEMA_REGISTRY`` set (the template sets it when the Kafka mappings validate with the Glue
+registry), :func:`publisher_from_env` re-produces through the registry serializer: the event is framed with
+its contract's registry version, and one the registry refuses is not produced (:class:`ReplayRefused`, 422).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -57,6 +62,41 @@ class KafkaPublisher:
             raise RuntimeError(f"no delivery report from Kafka within {self.timeout_s}s")
         if outcome[0] is not None:
             raise RuntimeError(f"Kafka refused the record: {outcome[0]}")
+
+
+class ReplayRefused(Exception):
+    """The schema registry refuses the event: replaying it would only send it to the on-failure destination."""
+
+
+class RegistryPublisher:
+    """Frames values with the Glue Schema Registry before ``inner`` produces them (framed values are re-framed
+    with the current registry version of their contract)."""
+
+    def __init__(self, inner: Publisher, serializer: Any) -> None:
+        self.inner = inner
+        self.serializer = serializer
+
+    def publish(self, topic: str, value: bytes, key: bytes | None, headers: dict[str, bytes]) -> None:
+        from logistics.adapters.registry_serializer import unframe
+
+        try:
+            framed = self.serializer.serialize(unframe(value))
+        except ValueError as exc:  # RegistryRefusal: the contract or the registry says no, with the reason
+            raise ReplayRefused(str(exc)) from exc
+        self.inner.publish(topic, framed, key, headers)
+
+
+def publisher_from_env(bootstrap_servers: str) -> Publisher:
+    """The replay producer: Kafka, through the registry serializer when ``EVENT_SCHEMA_REGISTRY`` names one."""
+    kafka = KafkaPublisher(bootstrap_servers)
+    registry = os.environ.get("EVENT_SCHEMA_REGISTRY", "")
+    if not registry:
+        return kafka
+    import boto3
+
+    from logistics.adapters.registry_serializer import RegistrySerializer
+
+    return RegistryPublisher(kafka, RegistrySerializer(boto3.client("glue"), registry))
 
 
 def topic_of(item: dict[str, Any]) -> str:
@@ -115,6 +155,8 @@ def replay(reader: Reader, merchant_id: str, dlq_key: str, publisher: Publisher,
             ExpressionAttributeNames={"#st": "state"},
             ExpressionAttributeValues={":failed": {"S": "replay_failed"}, ":err": {"S": str(exc)[:500]}},
         )
+        if isinstance(exc, ReplayRefused):
+            raise ApiError(422, "refused_by_registry", f"the schema registry refuses it: {exc}") from exc
         raise ApiError(502, "replay_failed", f"could not produce to {topic}: {exc}") from exc
     client.update_item(
         TableName=table, Key=key,
