@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Chalice
 from chalice.app import Response
-from chalicelib import api, guard, pages
+from chalicelib import api, guard, lanes_api, pages
 from chalicelib.auth import route_authorizer
 from chalicelib.http import (
     base_path,
@@ -142,6 +142,21 @@ def search() -> Response:
 @app.route("/api/v1/shipments/{shipment_id}", authorizer=AUTH)
 def shipment_detail(shipment_id: str) -> Response:
     return api.shipment_detail(_me(), path_param(shipment_id))
+
+
+@app.route("/api/v1/shipments/{shipment_id}/prediction", authorizer=AUTH)
+def shipment_prediction(shipment_id: str) -> Response:
+    return lanes_api.prediction(_me(), path_param(shipment_id))
+
+
+@app.route("/api/v1/lanes", authorizer=AUTH)
+def lanes() -> Response:
+    return lanes_api.lanes(_me())
+
+
+@app.route("/api/v1/lanes.csv", authorizer=AUTH)
+def lanes_csv() -> Response:
+    return lanes_api.lanes_csv(_me())
 
 
 @app.route("/api/v1/shipments/{shipment_id}/timeline", authorizer=AUTH)

@@ -78,7 +78,8 @@ class DynamoDBLaneStore:
         out: list[tuple[str, LaneStats]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "merchant_id = :m AND begins_with(aggregate, :p)",
+            "KeyConditionExpression": "merchant_id = :m AND begins_with(#a, :p)",
+            "ExpressionAttributeNames": {"#a": "aggregate"},  # a reserved word
             "ExpressionAttributeValues": to_attributes({":m": merchant_id, ":p": prefix}),
         }
         while True:

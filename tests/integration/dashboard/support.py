@@ -34,6 +34,7 @@ TABLE_ENV = {
     "NotificationsTable": "NOTIFICATIONS_TABLE",
     "MerchantsTable": "MERCHANTS_TABLE",
     "IdempotencyTable": "IDEMPOTENCY_TABLE",
+    "LanesTable": "LANES_TABLE",
 }
 SESSION_SECRET = "test-session-secret-0123456789abcdef"
 TRACKING_BASE_URL = "http://dashboard.test/track"
