@@ -31,11 +31,12 @@ from local_runtime.simulator.devices import TemperatureLogger
 from local_runtime.simulator.journeys import SCENARIOS, JourneyPlanner
 from local_runtime.simulator.run import EventStream
 from local_runtime.simulator.world import CARRIERS, CITIES, HUBS, WAREHOUSES, World, customs_zone
-from logistics.contracts import ContractError, validate
-from logistics.domain.events import ShipmentEvent, to_utc
+from logistics.contracts import ContractError, to_domain, validate
+from logistics.domain.events import ShipmentEvent, WarehouseEvent, to_utc
 from logistics.domain.folding import Disposition
 from logistics.domain.shipment import fold
 from logistics.domain.status import Status, is_allowed
+from logistics.domain.warehouse import fold as warehouse_fold
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES
 
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -416,8 +417,10 @@ def test_warehouse_stock_never_goes_negative_and_counts_are_truthful(big_run) ->
     summary, _ = big_run
     states = summary.expected_warehouse_states()
     assert {w for _, w in states} == set(WAREHOUSES)
-    for state in states.values():
-        assert state.stock and all(qty >= 0 for qty in state.stock.values()), state.stock
+    for payloads in summary.warehouses.values():
+        folded = warehouse_fold([e for e in map(to_domain, payloads) if isinstance(e, WarehouseEvent)])
+        assert folded.stock and all(qty >= 0 for qty in folded.stock.values()), folded.stock
+        assert folded.state is not None and folded.state.skus == len(folded.stock)
     kinds = Counter(p["event_type"] for events in summary.warehouses.values() for p in events)
     assert {"received", "putaway", "picked", "packed", "staged", "loaded", "dispatched", "adjusted",
             "cycle_counted", "return_received"} <= set(kinds)
