@@ -92,6 +92,7 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         retry_backoff_s: float = 0.2,
         max_retry_backoff_s: float = 5.0,
         poll_interval_s: float = 0.25,
+        get_records_interval_s: float = 0.25,
         shard_refresh_s: float = 10.0,
         window_close_delay_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -101,7 +102,8 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         ``streams_client`` is a boto3 ``dynamodbstreams`` client. ``region`` is what records report as
         ``awsRegion`` (the deployment region; defaults to the stream ARN's region). ``stream_arn``
         overrides ``spec.stream_arn``. ``poll_interval_s`` is the pause of the background loop when a
-        poll found nothing (AWS polls each shard about 4 times a second). ``window_close_delay_s``: with
+        poll found nothing (AWS polls each shard about 4 times a second); ``get_records_interval_s`` the least
+        time between two GetRecords on one shard (the same 4 a second). ``window_close_delay_s``: with
         ``TumblingWindowInSeconds``, how long past its end a window that got no newer record is closed
         (AWS waits up to 2 minutes). ``retry_backoff_s``,
         ``max_retry_backoff_s`` and ``clock`` are described in :class:`~local_runtime.esm.mapping.EventSourceMapping`.
@@ -145,6 +147,8 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         self._client = streams_client
         self._store = checkpoint_store
         self.idle_wait_s = poll_interval_s
+        self._get_records_interval_s = get_records_interval_s
+        self._paced = False  # set by start(): the background loop
         self._shard_refresh = shard_refresh_s
         self._filter = EventFilter(spec.filter_patterns)
         self._shards: dict[str, Shard] = {}
@@ -161,6 +165,11 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
         return super()._new_batcher(base_size)
 
     # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Poll in a background thread, each shard read at most about four times a second at its end."""
+        self._paced = True
+        super().start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop polling after the current invocation; checkpoints of resolved records are saved.
@@ -272,6 +281,13 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
             shard.batcher.add(rec)
 
     def _fetch(self, shard: Shard) -> int:
+        # At the end of the shard, Lambda reads it about four times a second; so does this, rather than spinning
+        # on GetRecords while records trickle in (each call costs the emulator and this process a JSON parse).
+        # Behind (the last read filled its Limit), it reads on at once. Only the background loop is paced: the
+        # synchronous drivers (poll_once, run_until_idle) read whenever they are asked to.
+        now = time.monotonic()
+        if self._paced and now - shard.fetched_at < self._get_records_interval_s:
+            return 0
         if shard.iterator is None:
             self._start_iterator(shard)
         limit = min(_GET_RECORDS_MAX, shard.batcher.room())
@@ -292,6 +308,7 @@ class DynamoDBStreamMapping(EventSourceMapping[StreamRecord]):
             shard.iterator = self._client.get_shard_iterator(**kwargs)["ShardIterator"]
             return 0
         records = resp.get("Records", [])
+        shard.fetched_at = now if len(records) < limit else float("-inf")
         for raw in records:
             self._accept(shard, raw)
         shard.iterator = resp.get("NextShardIterator")

@@ -39,6 +39,7 @@ class Shard:
     checkpoint: str | None = None  # last resolved sequence number
     saved_checkpoint: str | None = None
     last_fetched: str | None = None
+    fetched_at: float = float("-inf")  # when a GetRecords last reached the end of the shard (paces polling)
     unresolved: deque[StreamRecord] = field(default_factory=deque)  # read, not checkpointed, in order
     work: deque[Work[StreamRecord]] = field(default_factory=deque)  # batches to invoke; only the head runs
 

@@ -424,3 +424,35 @@ def test_background_thread_start_and_stop(table: Table, moto_url: str) -> None:
     assert not m.running
     assert rec.all_keys == [f"k{i}" for i in range(12)]
     assert m.status()["invocations"] == len(rec.events) >= 2
+
+
+def test_the_background_loop_reads_a_caught_up_shard_about_four_times_a_second(table: Table, moto_url: str) -> None:
+    """At the end of a shard Lambda polls it about 4 times a second; the background loop does not spin on
+    GetRecords (each call costs the emulator and the runtime), yet still delivers what arrives."""
+    streams = client(moto_url, "dynamodbstreams")
+    calls: list[float] = []
+    original = streams.get_records
+
+    def counted(**kwargs: Any) -> Any:
+        calls.append(time.monotonic())
+        return original(**kwargs)
+
+    streams.get_records = counted
+    rec = Recorder()
+    m = DynamoDBStreamMapping(spec(table), rec, streams, FUNCTION_ARN, region=REGION, poll_interval_s=0.01)
+    m.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not m.status()["shards"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        calls.clear()
+        time.sleep(2.0)
+        idle_calls = len(calls)
+        table.put("late")
+        while rec.all_keys != ["late"] and time.monotonic() < deadline + 10:
+            time.sleep(0.05)
+    finally:
+        m.stop()
+    assert idle_calls <= 12, f"{idle_calls} GetRecords in 2 s on a caught-up shard"
+    assert rec.all_keys == ["late"]
