@@ -108,6 +108,16 @@ def attention_page() -> Response:
     return pages.attention(_req(), _me(), _q())
 
 
+@app.route("/lanes", authorizer=AUTH)
+def lanes_page() -> Response:
+    return pages.lanes(_req(), _me(), _q())
+
+
+@app.route("/at-risk", authorizer=AUTH)
+def at_risk_page() -> Response:
+    return pages.at_risk(_req(), _me(), _q())
+
+
 @app.route("/warehouses", authorizer=AUTH)
 def warehouses_page() -> Response:
     return pages.warehouses(_req(), _me(), _q())

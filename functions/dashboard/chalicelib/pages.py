@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from chalice.app import Request, Response
 
-from chalicelib import auth, usecases, validation, views
+from chalicelib import auth, forecast, lanes_views, usecases, validation, views
 from chalicelib.http import base_path, html_response, not_found, redirect
 from chalicelib.validation import ListRequest
 
@@ -94,8 +94,26 @@ def overview(request: Request, merchant_id: str, params: dict[str, str]) -> Resp
     """GET /: KPI tiles, charts, latest updates, attention."""
     validation.allow_only(params, set())
     found = usecases.overview(merchant_id)
-    return html_response(views.overview_page(base_path(request), merchant_id, found.kpis, found.recent,
-                                             found.attention, found.since))
+    risk = forecast.at_risk(merchant_id)
+    base = base_path(request)
+    return html_response(views.overview_page(base, merchant_id, found.kpis, found.recent, found.attention, found.since,
+                                             lanes_views.at_risk_tile(base, len(risk.rows), risk.open_shipments)))
+
+
+def lanes(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /lanes: the lane table with per-day sparklines, on-time rate by carrier and by destination."""
+    validation.allow_only(params, set())
+    stats = forecast.aggregates(merchant_id)
+    return html_response(lanes_views.lanes_page(base_path(request), merchant_id, forecast.of_kind(stats, "L#"),
+                                                forecast.of_kind(stats, "C#"), forecast.of_kind(stats, "D#")))
+
+
+def at_risk(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
+    """GET /at-risk: open shipments trending late (predicted date past the promised one)."""
+    validation.allow_only(params, set())
+    risk = forecast.at_risk(merchant_id)
+    return html_response(lanes_views.at_risk_page(base_path(request), merchant_id, risk.rows, risk.open_shipments,
+                                                  risk.sample))
 
 
 def shipments(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
@@ -121,8 +139,10 @@ def shipment(request: Request, merchant_id: str, shipment_id: str) -> Response:
     if found is None:
         raise not_found("No such shipment.")
     notes = usecases.notifications(merchant_id, found.detail["shipment_id"], 50)
+    made = found.prediction
     return html_response(views.detail_page(base_path(request), merchant_id, found.detail, found.timeline,
-                                           found.truncated, notes, usecases.latest_key(merchant_id)))
+                                           found.truncated, notes, usecases.latest_key(merchant_id),
+                                           lanes_views.prediction_facts(made), bool(made and made.trending_late)))
 
 
 def attention(request: Request, merchant_id: str, params: dict[str, str]) -> Response:
@@ -153,4 +173,6 @@ def tracking(request: Request, token: str) -> Response:
     info = usecases.tracking(token)
     if info is None:
         return html_response(views.error_page(base, 404, "No shipment with this tracking link."), 404)
-    return html_response(views.tracking_page(base, info))
+    predicted = info.get("predicted")
+    expected = lanes_views.customer_window(predicted["earliest"], predicted["latest"]) if predicted else None
+    return html_response(views.tracking_page(base, info, expected))

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import auth, deps, kpis, paging, present, replay, validation
+from chalicelib import auth, deps, forecast, kpis, paging, present, replay, validation
 from chalicelib.http import ApiError
 from chalicelib.queries import shipment_query
 from chalicelib.validation import ShipmentFilter
 from logistics.adapters.index_keys import INGESTED_KEY
+from logistics.domain.prediction import Prediction
 
 EPOCH_KEY = "1970-01-01T00:00:00.000Z"
 
@@ -55,6 +56,7 @@ class ShipmentDetail:
     detail: dict[str, Any]
     timeline: list[dict[str, Any]]
     truncated: bool  # the timeline stopped at queries.TIMELINE_MAX entries
+    prediction: Prediction | None = None  # predicted delivery (forecast), None when not under way
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def shipment_detail(merchant_id: str, shipment_id: str) -> ShipmentDetail | None
     if item is None:
         return None
     timeline, truncated = _timeline(merchant_id, item["shipment_id"])
-    return ShipmentDetail(present.detail(item, deps.settings().tracking_base_url), timeline, truncated)
+    return ShipmentDetail(present.detail(item, deps.settings().tracking_base_url), timeline, truncated,
+                          forecast.prediction_of(item))
 
 
 def shipment_timeline(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool] | None:
@@ -145,7 +148,11 @@ def tracking(token: str) -> dict[str, Any] | None:
     if item is None:
         return None
     timeline, _ = _timeline_items(item["merchant_id"], item["shipment_id"])
-    return present.public_tracking(item, timeline)
+    info = present.public_tracking(item, timeline)
+    made = forecast.prediction_of(item)
+    # Customer-safe: the window's dates only (no basis, sample size or lateness).
+    info["predicted"] = {"earliest": made.earliest, "latest": made.latest} if made else None
+    return info
 
 
 # -- attention, KPIs, live updates -----------------------------------------------------------------

@@ -12,7 +12,8 @@ from chalicelib.present import script_json
 from chalicelib.validation import GEOS, STATUSES
 
 NAV = (("overview", "/", "Overview"), ("shipments", "/shipments", "Shipments"),
-       ("attention", "/attention", "Needs attention"), ("warehouses", "/warehouses", "Warehouses"),
+       ("attention", "/attention", "Needs attention"), ("lanes", "/lanes", "Lanes"),
+       ("warehouses", "/warehouses", "Warehouses"),
        ("dead-letters", "/dead-letters", "Dead letters"))
 
 
@@ -60,9 +61,11 @@ def login_page(base: str, error: str | None = None, next_path: str = "/") -> str
     return layout(base, "Sign in", body, page="login")
 
 
-def tracking_page(base: str, info: dict[str, Any]) -> str:
+def tracking_page(base: str, info: dict[str, Any], expected: str | None = None) -> str:
+    """The customer's page; ``expected`` is the predicted window in their words, shown instead of the ETA."""
     eta = info.get("eta") or {}
     window = f"{eta.get('window_start', '')}-{eta.get('window_end', '')}" if eta.get("window_start") else ""
+    promised = " ".join(p for p in (eta.get("date"), window) if p) or "—"
     events = [h("li", None, h("time", None, short_time(e["at"])), " ", h("strong", None, status_label(e["status"])),
                 h("span", {"class": "muted"}, " · " + ", ".join(p for p in (e.get("city"), e.get("country")) if p))
                 if e.get("city") or e.get("country") else None)
@@ -73,7 +76,7 @@ def tracking_page(base: str, info: dict[str, Any]) -> str:
              h("dl", {"class": "facts"},
                h("dt", None, "Carrier"), h("dd", None, info.get("carrier") or "—"),
                h("dt", None, "Tracking number"), h("dd", None, info.get("tracking_number") or "—"),
-               h("dt", None, "Expected"), h("dd", None, " ".join(p for p in (eta.get("date"), window) if p) or "—"),
+               h("dt", None, "Expected"), h("dd", {"id": "expected"}, expected or promised),
                h("dt", None, "Last update"), h("dd", None, short_time(info.get("updated_at")))),
              h("h2", None, "Journey"),
              h("ol", {"class": "journey"}, events) if events else h("p", {"class": "muted"}, "No events yet."))
@@ -87,7 +90,7 @@ def error_page(base: str, status: int, message: str, merchant_id: str | None = N
 
 
 # -- dashboard pages -------------------------------------------------------------------------------
-def _shipment_link(base: str, shipment_id: str) -> Markup:
+def shipment_link(base: str, shipment_id: str) -> Markup:
     return h("a", {"href": f"{base}/shipments/{quote(shipment_id, safe='')}"}, shipment_id)
 
 
@@ -101,7 +104,7 @@ def shipment_cells(base: str, s: dict[str, Any]) -> dict[str, Markup]:
     attention = h("span", {"class": "flag", "title": s.get("attention_reason") or ""}, "!") \
         if s.get("needs_attention") else None
     return {
-        "shipment_id": h("td", {"data-col": "shipment_id"}, _shipment_link(base, s["shipment_id"]), attention),
+        "shipment_id": h("td", {"data-col": "shipment_id"}, shipment_link(base, s["shipment_id"]), attention),
         "status": h("td", {"data-col": "status"}, pill(s.get("status")),
                     h("span", {"class": "sub"}, s.get("sub_status")) if s.get("sub_status") else None),
         "carrier": h("td", {"data-col": "carrier"}, s.get("carrier")),
@@ -131,7 +134,7 @@ def tile(label: str, value: Any, tile_id: str, note: str | None = None) -> Marku
              h("div", {"class": "tile-note", "id": f"{tile_id}-note"}, note) if note is not None else None)
 
 
-def kpi_tiles(k: dict[str, Any]) -> Markup:
+def kpi_tiles(k: dict[str, Any], extra: Markup | None = None) -> Markup:
     counts = k["counts"]["by_status"]
     terminal = ("DELIVERED", "RETURNED", "CANCELLED", "LOST")
     active = sum(n for s, n in counts.items() if s not in terminal)
@@ -147,7 +150,7 @@ def kpi_tiles(k: dict[str, Any]) -> Markup:
                   f"of {k['on_time']['delivered_with_eta']} delivered"),
              tile("Avg transit", f"{transit:.1f} h" if transit is not None else None, "kpi-transit",
                   "picked up → delivered"),
-             tile("Updates / min", k["events_per_minute"]["rate"], "kpi-rate", "last 15 min"))
+             tile("Updates / min", k["events_per_minute"]["rate"], "kpi-rate", "last 15 min"), extra)
 
 
 def chart(chart_id: str, title: str, note: str) -> Markup:
@@ -157,14 +160,14 @@ def chart(chart_id: str, title: str, note: str) -> Markup:
 
 
 def overview_page(base: str, merchant_id: str, k: dict[str, Any], recent: list[dict[str, Any]],
-                  attention: list[dict[str, Any]], since: str | None) -> str:
+                  attention: list[dict[str, Any]], since: str | None, extra_tile: Markup | None = None) -> str:
     sample = k["sample"]
     body = frag(
         h("div", {"class": "page-head"}, h("h1", None, "Overview"),
           h("p", {"class": "muted small", "id": "sample-note"},
             f"Counts: {k['counts']['method']}. Rates, transit and delays: {sample['method']} "
             f"({sample['size']} shipments).")),
-        kpi_tiles(k),
+        kpi_tiles(k, extra_tile),
         h("section", {"class": "charts"},
           chart("chart-status", "Status distribution", "Current shipments per status"),
           chart("chart-throughput", "Throughput", "Updates per time bucket across the sample"),
@@ -181,7 +184,7 @@ def overview_page(base: str, merchant_id: str, k: dict[str, Any], recent: list[d
 
 def attention_list(base: str, rows: list[dict[str, Any]]) -> Markup:
     return h("ul", {"class": "attention", "id": "attention-list"},
-             [h("li", {"data-shipment-id": r["shipment_id"]}, _shipment_link(base, r["shipment_id"]), " ",
+             [h("li", {"data-shipment-id": r["shipment_id"]}, shipment_link(base, r["shipment_id"]), " ",
                 pill(r.get("status")), " ", h("span", {"class": "reason"}, r.get("attention_reason") or ""),
                 h("span", {"class": "muted small"}, " · " + short_time(r.get("updated_at"))))
               for r in rows])
@@ -311,7 +314,8 @@ def _note_detail(n: dict[str, Any]) -> str:
 
 
 def detail_page(base: str, merchant_id: str, d: dict[str, Any], timeline: list[dict[str, Any]], truncated: bool,
-                notifications: list[dict[str, Any]], since: str | None) -> str:
+                notifications: list[dict[str, Any]], since: str | None,
+                prediction_facts: list[tuple[str, Any]] | None = None, trending_late: bool = False) -> str:
     loc = d.get("location") or {}
     eta = d.get("eta") or {}
     exception = d.get("exception") or {}
@@ -321,7 +325,7 @@ def detail_page(base: str, merchant_id: str, d: dict[str, Any], timeline: list[d
              ("ETA", " ".join(str(p) for p in (eta.get("date"), eta.get("window_start") and
                                                f"{eta.get('window_start')}-{eta.get('window_end')}") if p)),
              ("Warehouse", d.get("warehouse_id")), ("Updated", short_time(d.get("updated_at"))),
-             ("Events", f"{d.get('event_count', 0)} ({d.get('late_count', 0)} late)"))
+             ("Events", f"{d.get('event_count', 0)} ({d.get('late_count', 0)} late)"), *(prediction_facts or ()))
     notes = h("table", {"class": "grid"},
               h("thead", None, h("tr", None, [h("th", None, c) for c in ("Created", "Channel", "Status", "Outcome",
                                                                          "Detail")])),
@@ -335,6 +339,7 @@ def detail_page(base: str, merchant_id: str, d: dict[str, Any], timeline: list[d
         h("div", {"class": "page-head stacked"},
           h("h1", None, "Shipment ", h("span", {"id": "shipment-id"}, d["shipment_id"]), " ",
             h("span", {"id": "detail-status"}, pill(d.get("status"))),
+            h("span", {"class": "badge late"}, "trending late") if trending_late else None,
             h("span", {"id": "detail-sub", "class": "muted small"}, d.get("sub_status") or "")),
           h("p", {"class": "muted small"}, "Customer tracking page: ",
             h("a", {"href": d["tracking_url"], "rel": "noopener"}, d["tracking_url"])
@@ -400,7 +405,7 @@ def warehouses_page(base: str, merchant_id: str, warehouses: list[dict[str, Any]
                   h("tbody", None, [h("tr", None, h("td", None, sku), h("td", {"class": "num"}, qty))
                                     for sku, qty in w["stock"].items()]))
         on_hand = h("ul", {"class": "plain"},
-                    [h("li", None, _shipment_link(base, sid),
+                    [h("li", None, shipment_link(base, sid),
                        h("span", {"class": "muted small"}, _on_hand_note(info)))
                      for sid, info in w["on_hand"].items()]) if w["on_hand"] else h("p", {"class": "muted"}, "None")
         cards.append(h("div", {"class": "card warehouse", "data-warehouse-id": w["warehouse_id"]},
