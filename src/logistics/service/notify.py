@@ -20,6 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from logistics.domain.notifications import (
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # The sparse index key of the outbox: present while a delivery waits for ``due_at`` (quiet hours or a retry).
 OUTBOX_BUCKET = "deferred"
+# Builds a notice's log item from its outcome and extra fields: ``entry("sent", target=url)``.
+EntryBuilder = Callable[..., dict[str, Any]]
 MAX_ERROR_CHARS = 1000
 
 
@@ -139,6 +142,9 @@ class Notifier:
         self.rand = rand
         self.breaker = breaker or TargetBreaker(hold_s=10.0)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify")
+        # Further notices a status change can cause (delivery-estimate revisions), run after its own ones,
+        # in the shipment's order; a follower raises DeliveryFailed when its outcome could not be recorded.
+        self.followers: list[Callable[[StatusChange], list[Outcome]]] = []
 
     def should_handle(self, new_image: dict[str, Any]) -> bool:
         """Only the region that wrote a change notifies; Global Table replicas stream it too."""
@@ -172,6 +178,8 @@ class Notifier:
             for position, (_, change) in enumerate(changes):
                 try:
                     counts.update(o.outcome for o in self.handle(change))
+                    for follower in self.followers:
+                        counts.update(o.outcome for o in follower(change))
                 except DeliveryFailed as exc:
                     log.warning("notification of %s not recorded, its record is retried: %s", change.key, exc)
                     return [item_id for item_id, _ in changes[position:]], counts
@@ -270,28 +278,31 @@ class Notifier:
         return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
     def _webhook(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
+        return self.send_webhook(partial(self._entry, change, "webhook"), merchant, self.webhook_body(change))
+
+    def send_webhook(self, entry: EntryBuilder, merchant: dict[str, Any], body: bytes) -> dict[str, Any]:
+        """Deliver a signed webhook now, or put it in the outbox; ``entry(outcome, **fields)`` builds its log item
+        (any kind of notice: a status change, an estimate revision)."""
         url, secret = merchant["webhook_url"], merchant["webhook_secret"]
-        body = self.webhook_body(change)
         down = self.breaker.open_reason(url)
         if down:
-            return self._retry_later(change, "webhook", f"not tried: {down}", target=url, body=body.decode())
+            return self._retry_later(entry, f"not tried: {down}", target=url, body=body.decode())
         try:
             result = self.webhooks.deliver(url, secret, body)
         except Exception as exc:
             self.breaker.failed(url, str(exc))
-            return self._retry_later(change, "webhook", str(exc), target=url, body=body.decode())
+            return self._retry_later(entry, str(exc), target=url, body=body.decode())
         self.breaker.succeeded(url)
-        self.log.record(self._entry(change, "webhook", "sent", target=url, attempts=1, **result))
+        self.log.record(entry("sent", target=url, attempts=1, **result))
         return {"outcome": "sent", "detail": url}
 
-    def _retry_later(self, change: StatusChange, channel: str, error: str, **what: Any) -> dict[str, Any]:
+    def _retry_later(self, entry: EntryBuilder, error: str, **what: Any) -> dict[str, Any]:
         """Put a delivery that failed in the outbox: its log item waits (``retrying``) for the next attempt
         with what to send (the exact webhook body, or the customer message), for the sweep to try again."""
         now = self.clock()
         due = self.policy.next_attempt(now, 1, now, self.rand()) or now
-        self.log.record(self._entry(
-            change, channel, "retrying", attempts=1, first_failed_at=iso(now), due_at=iso(due),
-            deferred_bucket=OUTBOX_BUCKET, error=error[:MAX_ERROR_CHARS], **what))
+        self.log.record(entry("retrying", attempts=1, first_failed_at=iso(now), due_at=iso(due),
+                              deferred_bucket=OUTBOX_BUCKET, error=error[:MAX_ERROR_CHARS], **what))
         return {"outcome": "retrying", "detail": iso(due)}
 
     def customer_message(self, change: StatusChange) -> dict[str, Any]:
@@ -312,24 +323,22 @@ class Notifier:
     def _customer(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
         customer = change.state.get("customer")
         channels = customer_channels(customer, change.new_status, self._wanted(merchant))
+        return self.send_customer_message(partial(self._entry, change, "customer"), customer, channels,
+                                          self.customer_message(change))
+
+    def send_customer_message(self, entry: EntryBuilder, customer: dict[str, Any] | None, channels: list[str],
+                              message: dict[str, Any]) -> dict[str, Any]:
+        """Publish a customer message now, or, in the recipient's quiet hours, leave it in the outbox for the
+        sweep (deferred, not dropped); a failed publish goes to the outbox too."""
         now = self.clock()
         due = deliver_at(now, customer)
         if due > now:
-            # Deferred, not dropped: the outbox sweep publishes it when the quiet hours end.
-            message = self.customer_message(change)
-            self.log.record(
-                self._entry(change, "customer", "deferred", due_at=iso(due), deferred_bucket=OUTBOX_BUCKET,
-                            message=json.dumps(message), channels=channels)
-            )
+            self.log.record(entry("deferred", due_at=iso(due), deferred_bucket=OUTBOX_BUCKET,
+                                  message=json.dumps(message), channels=channels))
             return {"outcome": "deferred", "detail": iso(due)}
-        return self.send_customer(change, channels)
-
-    def send_customer(self, change: StatusChange, channels: list[str]) -> dict[str, Any]:
-        message = self.customer_message(change)
         try:
             message_id = self.customers.send(message)
         except Exception as exc:
-            return self._retry_later(change, "customer", str(exc), channels=channels, message=json.dumps(message))
-        self.log.record(self._entry(change, "customer", "sent", channels=channels, message_id=message_id,
-                                    attempts=1))
+            return self._retry_later(entry, str(exc), channels=channels, message=json.dumps(message))
+        self.log.record(entry("sent", channels=channels, message_id=message_id, attempts=1))
         return {"outcome": "sent", "detail": message_id}
