@@ -7,13 +7,16 @@ from typing import Any
 
 import boto3
 
+from logistics.adapters.codec import shipment_from_item
 from logistics.adapters.dead_letter import DynamoDBDeadLetters
+from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
 from logistics.adapters.dynamodb_notifications import (
     DynamoDBMerchants,
     DynamoDBNotificationLog,
     DynamoDBOutbox,
     LoggedOnce,
 )
+from logistics.adapters.dynamodb_predictions import DynamoDBToldPredictions
 from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
 from logistics.adapters.retry import BOTO_CONFIG
@@ -21,6 +24,7 @@ from logistics.adapters.sns import SnsCustomerChannel
 from logistics.adapters.webhooks import HttpWebhookSender
 from logistics.domain.notifications import RetryPolicy
 from logistics.service.deferred import OutboxSweeper
+from logistics.service.estimate_notices import CachedLanes, EstimateNotices
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES, Ingestor
 from logistics.service.notify import Notifier
 
@@ -73,6 +77,11 @@ def build_notifier() -> tuple[Notifier, LoggedOnce]:
         tracking_base_url=os.environ.get("TRACKING_BASE_URL", "http://127.0.0.1:8000/track"),
         policy=retry_policy(),
     )
+    lanes_table = os.environ.get("LANES_TABLE")
+    if lanes_table:  # delivery-estimate notices need the lane statistics and the estimates told
+        notifier.followers.append(EstimateNotices(
+            notifier, CachedLanes(DynamoDBLaneStore(dynamodb, lanes_table)),
+            DynamoDBToldPredictions(dynamodb, lanes_table), shipment_from_item))
     return notifier, once
 
 

@@ -215,13 +215,14 @@ class Notifier:
         return outcomes
 
     # -- channels --------------------------------------------------------------------------------
-    def _wanted(self, merchant: dict[str, Any]) -> frozenset[Status]:
+    def wanted(self, merchant: dict[str, Any]) -> frozenset[Status]:
+        """The statuses the merchant tells customers about (its setting, or the default)."""
         return frozenset(Status(s) for s in merchant.get("customer_statuses") or DEFAULT_CUSTOMER_STATUSES)
 
     def _skip_reason(self, channel: str, change: StatusChange, merchant: dict[str, Any]) -> str | None:
         if channel == "webhook":
             return None if merchant.get("webhook_url") and merchant.get("webhook_secret") else "no webhook configured"
-        wanted = self._wanted(merchant)
+        wanted = self.wanted(merchant)
         if change.new_status not in wanted:
             return "status not customer-facing"
         if not customer_channels(change.state.get("customer"), change.new_status, wanted):
@@ -322,7 +323,7 @@ class Notifier:
 
     def _customer(self, change: StatusChange, merchant: dict[str, Any]) -> dict[str, Any]:
         customer = change.state.get("customer")
-        channels = customer_channels(customer, change.new_status, self._wanted(merchant))
+        channels = customer_channels(customer, change.new_status, self.wanted(merchant))
         return self.send_customer_message(partial(self._entry, change, "customer"), customer, channels,
                                           self.customer_message(change))
 
