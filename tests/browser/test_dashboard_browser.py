@@ -5,6 +5,7 @@ delivered by the emulated event-source mappings to the ingest and notify functio
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 import uuid
@@ -447,3 +448,39 @@ def test_a_cross_site_page_cannot_log_a_browser_in_or_out(browser: Any, base_url
         context.close()
         server.shutdown()
         server.server_close()
+
+
+def test_lanes_page_shows_the_lane_table_and_sparklines(browser: Any, base_url: str, dash_stack: Stack) -> None:
+    # A merchant of its own: the dashboard keeps a merchant's lane statistics for a minute, and the other
+    # tests have already read (empty) ones for A.
+    from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
+    from logistics.domain.lanes import Histogram, LaneStats
+
+    merchant = f"m-lanes-{uuid.uuid4().hex[:6]}"
+    store = DynamoDBLaneStore(dash_stack.dynamodb, dash_stack.env["LANES_TABLE"])
+    for lane, days in (("DHL|-|DE>Europe/Berlin", {"2026-11-26": [6, 5, 6], "2026-11-28": [9, 7, 9]}),
+                       ("UPS|express|DE>Europe/Paris", {"2026-11-27": [2, 2, 2], "2026-11-28": [3, 1, 3]})):
+        transit = Histogram()
+        transit.add(30.0, sum(v[0] for v in days.values()))
+        stats = LaneStats(sum(v[0] for v in days.values()), sum(v[1] for v in days.values()),
+                          sum(v[2] for v in days.values()), {"transit": transit}, days)
+        store.merge(merchant, f"L#{lane}", stats, "ui")
+        store.merge(merchant, f"C#{lane.split('|')[0]}", stats, "ui")
+    session = Session(browser, base_url, dash_stack.issue_key(merchant))
+    try:
+        page = session.page
+        page.click("nav >> text=Lanes")
+        page.wait_for_url(f"{base_url}/lanes")
+        rows = page.locator("#lanes tbody tr")
+        assert rows.count() == 2
+        assert rows.nth(0).locator("td").all_inner_texts()[:5] == ["DHL", "-", "DE → Europe/Berlin", "15", "80%"]
+        sparks = page.locator("#lanes svg.spark polyline")
+        assert sparks.count() == 2
+        box = sparks.nth(0).bounding_box()
+        assert box is not None and box["width"] > 50 and box["height"] > 5  # drawn, and not flat
+        assert page.locator("#by-carrier tbody tr").count() == 2
+        assert page.locator("#lanes-csv").get_attribute("href") == "/api/v1/lanes.csv"
+        page.screenshot(path=str(Path(tempfile.gettempdir()) / "dashboard-lanes.png"), full_page=True)
+        assert not session.errors, session.errors
+    finally:
+        session.close()

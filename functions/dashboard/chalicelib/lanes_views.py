@@ -42,6 +42,8 @@ def lane_table(merchant_id: str, lanes: list[tuple[str, LaneStats]]) -> Markup:
 
 def rate_table(table_id: str, heading: str, rows: list[tuple[str, LaneStats]]) -> Markup:
     """On-time rate per carrier or per destination (their rollup aggregates)."""
+    if not rows:
+        return h("p", {"class": "muted", "id": table_id}, "No deliveries yet.")
     return h("table", {"class": "grid compact", "id": table_id},
              h("thead", None, h("tr", None, h("th", None, heading), h("th", None, "Delivered"),
                                 h("th", None, "On time"))),

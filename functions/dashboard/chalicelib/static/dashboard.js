@@ -400,7 +400,7 @@
     if (data.kpis) { renderKpis(data.kpis); }
     if (page === "dead-letters") { wireReplay(); }
     if (["overview", "shipments", "detail", "attention"].indexOf(page) >= 0) { poll(); }
-    else if (page === "warehouses" || page === "dead-letters") { stamp(true); }
+    else if (["warehouses", "dead-letters", "lanes", "at-risk"].indexOf(page) >= 0) { stamp(true); }
   });
   window.addEventListener("resize", function () { if (kpiState) { renderKpis(kpiState); } });
 })();
