@@ -15,6 +15,7 @@ from typing import Any
 from chalice.app import Response
 
 from chalicelib import deps, usecases
+from chalicelib.csv_export import cell
 from chalicelib.http import json_response, not_found
 from logistics.adapters.codec import shipment_from_item
 from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
@@ -51,13 +52,20 @@ def lanes(merchant_id: str) -> Response:
     return json_response({"items": rows})
 
 
+def _csv_cell(value: Any) -> str:
+    # Carrier names and places come from events: neutralised like the shipments CSV (a lone "-" is the
+    # unknown marker, not a formula).
+    return "-" if value == "-" else cell(value)
+
+
 def lanes_csv(merchant_id: str) -> Response:
     """GET /api/v1/lanes.csv: the lane table."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL, doublequote=True)
+    writer.writerow(COLUMNS)
     for aggregate, stats in _store().list(merchant_id, "L#"):
-        writer.writerow(lane_row(merchant_id, aggregate, stats))
+        row = lane_row(merchant_id, aggregate, stats)
+        writer.writerow([_csv_cell(row.get(c)) for c in COLUMNS])
     return Response(out.getvalue(), status_code=200,
                     headers={"Content-Type": "text/csv; charset=utf-8",
                              "Content-Disposition": 'attachment; filename="lanes.csv"'})

@@ -25,6 +25,7 @@ M, OTHER = "m-lanepages", "m-lanepages-other"
 LANE = "DHL|-|DE>Europe/Berlin"
 QUIET_LANE = "UPS|express|DE>Europe/Paris"
 FOREIGN_LANE = "FEDEX|-|US>America/New_York"
+HOSTILE_LANE = '=HYPERLINK("http://x")|<b>x</b>|DE>Europe/Berlin'
 AT = "2026-11-20T09:00:00+01:00"
 
 
@@ -56,6 +57,7 @@ def laned(moto_endpoint: str) -> Iterator[Stack]:
         store.merge(OTHER, f"L#{FOREIGN_LANE}", busy, "w1")
         store.merge(OTHER, f"L#{'DHL|-|DE>Europe/Berlin'}", busy, "w1")
         store.merge(OTHER, "C#FEDEX", busy, "w1")
+        store.merge(OTHER, f"L#{HOSTILE_LANE}", _stats(1, 1, {"2026-11-19": [1, 1, 1]}), "w1")
         deployed.issue_key(M)
         deployed.issue_key(OTHER)
         deps().override(clock=lambda: datetime(2026, 11, 20, 10, tzinfo=UTC))
@@ -110,7 +112,12 @@ def test_lanes_csv_is_the_merchants_lane_table(client: Client, laned: Stack) -> 
 
 def test_other_merchant_sees_only_its_lanes(client: Client, laned: Stack) -> None:
     html = page(client, laned, "/lanes", OTHER)
-    assert [r[0] for r in rows_of(html, "lanes")] == ["DHL", "FEDEX"] and "UPS" not in html
+    assert [r[0] for r in rows_of(html, "lanes")] == ["DHL", "FEDEX", "=HYPERLINK(&quot;http://x&quot;)"]
+    assert "UPS" not in html and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    response = client.http.get("/api/v1/lanes.csv", headers={"Authorization": f"Bearer {laned.keys[OTHER]}"})
+    rows = {r["lane"]: r for r in csv.DictReader(io.StringIO(response.body.decode()))}
+    assert rows[f"'{HOSTILE_LANE}"]["carrier"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[f"L#{FOREIGN_LANE}"[2:]]["service"] == "-"
 
 
 def test_overview_tile_and_at_risk_queue(client: Client, laned: Stack) -> None:
