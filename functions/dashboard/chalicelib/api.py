@@ -60,12 +60,13 @@ def search(merchant_id: str, params: dict[str, str]) -> Response:
 
 
 def shipment_detail(merchant_id: str, shipment_id: str) -> Response:
-    """GET /api/v1/shipments/{id}: state and the whole timeline."""
+    """GET /api/v1/shipments/{id}: state, the whole timeline and the predicted delivery (as ``/prediction``)."""
     found = usecases.shipment_detail(merchant_id, shipment_id)
     if found is None:
         raise not_found("no such shipment")
     return json_response({"shipment": found.detail, "timeline": found.timeline,
-                          "timeline_truncated": found.truncated})
+                          "timeline_truncated": found.truncated,
+                          "prediction": found.prediction.to_dict() if found.prediction else None})
 
 
 def shipment_timeline(merchant_id: str, shipment_id: str) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -138,6 +139,9 @@ def test_shipment_page_shows_the_prediction_beside_the_carrier_eta(client: Clien
     assert facts["Window p10-p90"] == "2026-11-21 to 2026-11-23"
     assert facts["Carrier ETA"] == "2026-11-21"
     assert facts["Based on"] == "lane statistics, 20 deliveries"
+    detail = json.loads(page(client, laned, "/api/v1/shipments/s-late"))["prediction"]
+    assert (detail["likely"], detail["earliest"], detail["latest"], detail["trending_late"]) == (
+        "2026-11-22", "2026-11-21", "2026-11-23", True)
     on_track = page(client, laned, "/shipments/s-ok")
     assert "2026-11-22" in on_track and "trending late" not in on_track
     delivered = dict(re.findall(r"<dt>([^<]*)</dt><dd>(.*?)</dd>", page(client, laned, "/shipments/s-done"), re.S))
