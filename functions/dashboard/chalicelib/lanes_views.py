@@ -70,7 +70,7 @@ def lanes_page(base: str, merchant_id: str, lanes: list[tuple[str, LaneStats]],
 
 
 def at_risk_tile(base: str, count: int, open_shipments: int) -> Markup:
-    return h("a", {"class": "tile link-tile", "href": f"{base}/at-risk"},
+    return h("a", {"class": "tile link-tile warn" if count else "tile link-tile", "href": f"{base}/at-risk"},
              h("div", {"class": "tile-label"}, "At risk"),
              h("div", {"class": "tile-value", "id": "kpi-at-risk"}, count),
              h("div", {"class": "tile-note"}, f"of {open_shipments} open, trending late"))

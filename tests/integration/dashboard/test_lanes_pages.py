@@ -123,7 +123,7 @@ def test_other_merchant_sees_only_its_lanes(client: Client, laned: Stack) -> Non
 
 def test_overview_tile_and_at_risk_queue(client: Client, laned: Stack) -> None:
     overview = page(client, laned, "/")
-    tile = re.search(r'<a class="tile link-tile" href="/at-risk">.*?id="kpi-at-risk">(\d+)<.*?tile-note">([^<]*)<',
+    tile = re.search(r'<a class="tile link-tile warn" href="/at-risk">.*?id="kpi-at-risk">(\d+)<.*?tile-note">([^<]*)<',
                      overview, re.S)
     assert tile and tile.groups() == ("1", "of 2 open, trending late")
     rows = rows_of(page(client, laned, "/at-risk"), "at-risk")
