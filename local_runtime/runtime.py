@@ -27,7 +27,7 @@ from local_runtime.esm.kafka.pollers import KafkaPollers
 from local_runtime.esm.metrics import MetricsPublisher, deployed_mapping_ids
 from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
-from local_runtime.invoke import Invoker, LogSink, StreamSink
+from local_runtime.invoke import Invoker, LogSink, StreamSink, found_interpreters
 from local_runtime.logs import CloudWatchLogsSink
 from local_runtime.remote.emulator import EmulatorFunctions, deploy_to_emulator
 from local_runtime.services import aws
@@ -389,6 +389,9 @@ class LocalPlatform:
         rows = [("AWS endpoint", self.aws.endpoint_url + (" (external)" if self.aws.is_external else " (moto)")),
                 ("DynamoDB", self.dynamodb.description if self.dynamodb else "not started"),
                 ("Kafka", self.kafka.bootstrap_servers + (" (external)" if self.kafka.is_external else " (Tansu)"))]
+        found = found_interpreters()
+        rows.append(("Python runtimes", ", ".join(f"{name} ({i.executable})" for name, i in sorted(found.items()))
+                     + " (a function whose Runtime is not found runs on the current one, with a warning)"))
         if self.deployment is not None:
             for logical_id, resource in self.deployment.resources.items():
                 rows.append((logical_id, resource.physical_id))
