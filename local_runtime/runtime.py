@@ -81,7 +81,8 @@ class PlatformOptions:
     stack_name: str | None = None
     region: str | None = None
     partitions: int = 3
-    # Pollers per Kafka mapping (None: one per partition), so each partition has its own batch in flight.
+    # Pollers per Kafka mapping. None: Lambda's on-demand scaling, from one poller up to one per partition
+    # while the lag grows (each partition then has its own batch in flight); a number: that many, fixed.
     kafka_pollers: int | None = None
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int | None = 8000  # where the template's Api/HttpApi events are served; None: not served
@@ -224,13 +225,16 @@ class LocalPlatform:
             arn = self.invoker.function(spec.function_logical_id).arn
             mapping: RunningMapping
             if spec.kind in ("MSK", "SelfManagedKafka"):
-                count = max(1, self.options.kafka_pollers or self.options.partitions)
-                mapping = KafkaPollers([
-                    KafkaEventSourceMapping(
+                def poller(spec: MappingSpec = spec, arn: str = arn) -> KafkaEventSourceMapping:
+                    return KafkaEventSourceMapping(
                         spec, self._invoke_function(spec), bootstrap, arn, **self._clients(),
                         glue_client=self.client("glue"), consumer_config=self.options.consumer_config,
                         retry_backoff_s=self.options.retry_backoff_s)
-                    for _ in range(count)])
+
+                if self.options.kafka_pollers:  # a fixed number
+                    mapping = KafkaPollers([poller() for _ in range(self.options.kafka_pollers)])
+                else:  # Lambda's on-demand mode: one poller, more while the lag grows (one per partition at most)
+                    mapping = KafkaPollers([poller()], factory=poller, maximum=self.options.partitions)
                 self.kafka_mappings.append(mapping)
             elif spec.kind == "DynamoDB" and self.emulator and (remote := self.emulator.stream_mapping(spec)):
                 mapping = remote  # the emulator's own poller invokes the function

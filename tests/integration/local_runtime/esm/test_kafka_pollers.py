@@ -77,3 +77,31 @@ def test_partitions_have_their_own_batch_in_flight(kafka_bootstrap: str) -> None
             last[key] = offsets[-1]
     status = pollers.status()
     assert status["pollers"] == 3 and status["records_delivered"] == 90 and not status["running"]
+
+
+def test_pollers_are_added_while_the_lag_grows_and_removed_when_idle(kafka_bootstrap: str) -> None:
+    """Lambda's on-demand scaling: one poller to start, more while the lag does not shrink (at most one per
+    partition), back to one once there is no lag; nothing lost or repeated across the rebalances."""
+    kafka = kafka_bootstrap
+    topic = new_topic(kafka, partitions=3)
+    ends = produce(kafka, topic, [{"key": f"k{i}".encode(), "value": b"{}", "partition": i % 3} for i in range(150)])
+    shared = spec(topic, batch_size=5, maximum_batching_window_s=0.05)
+    recorder = Overlaps()
+    pollers = KafkaPollers([mapping(shared, recorder, kafka)], factory=lambda: mapping(shared, recorder, kafka),
+                           maximum=3, evaluate_every_s=0.5, idle_evaluations=2)
+    pollers.start()
+    try:
+        deadline = time.monotonic() + 90
+        while pollers.counters.records_delivered < 150 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while len(pollers.pollers) > 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shrunk_to = len(pollers.pollers)
+    finally:
+        pollers.stop(10)
+    assert pollers.most_pollers >= 2, "no poller was added while the backlog waited"
+    assert shrunk_to == 1
+    assert not recorder.same_partition_twice
+    assert broker_committed(kafka, pollers.group_id) == ends
+    delivered = [o for e in recorder.events for offsets in offsets_of(e).values() for o in offsets]
+    assert pollers.counters.records_delivered >= 150 and len(delivered) >= 150
