@@ -14,8 +14,9 @@ assignments merged, start and stop act on every poller together.
 Scaling (with a ``factory``): Lambda's on-demand mode starts a Kafka mapping with few pollers, evaluates the
 offset lag every minute and adds or removes pollers within three minutes of that ("Apache Kafka event poller
 scaling modes in Lambda"). Here the mapping starts with ``minimum`` pollers and the lag is evaluated every
-``evaluate_every_s`` (seconds, not minutes, so a local backlog is worked off while one waits): a lag that did
-not shrink since the last evaluation adds a poller, up to ``maximum`` (one per partition: more would get no
+``evaluate_every_s`` (seconds, not minutes, so a local backlog is worked off while one waits): a lag of more
+than ``scale_up_lag`` records (default: the mapping's BatchSize) that did not shrink since the last
+evaluation adds a poller, up to ``maximum`` (one per partition: more would get no
 partition); a lag of zero for ``idle_evaluations`` evaluations in a row removes one, down to ``minimum``.
 A poller that leaves commits what it resolved; its partitions move to the others (a rebalance).
 """
@@ -45,7 +46,7 @@ class KafkaPollers:
 
     def __init__(self, pollers: Sequence[KafkaEventSourceMapping], *,
                  factory: Callable[[], KafkaEventSourceMapping] | None = None, maximum: int | None = None,
-                 evaluate_every_s: float = 5.0, idle_evaluations: int = 6) -> None:
+                 evaluate_every_s: float = 5.0, idle_evaluations: int = 6, scale_up_lag: int | None = None) -> None:
         """``pollers`` start with the mapping (at least one: the minimum). With ``factory``, pollers are added
         (made by it) and removed with the lag, between ``len(pollers)`` and ``maximum``."""
         if not pollers:
@@ -60,6 +61,8 @@ class KafkaPollers:
         self._factory = factory
         self._evaluate_every_s = evaluate_every_s
         self._idle_evaluations = idle_evaluations
+        # Each added poller costs a rebalance (every poller pauses while the group re-forms): only for a real backlog.
+        self._scale_up_lag = scale_up_lag if scale_up_lag is not None else self.pollers[0].spec.batch_size
         self._retired: list[MappingCounters] = []  # counters of pollers that left (their lag excluded)
         self._retired_offsets: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -142,7 +145,7 @@ class KafkaPollers:
             idle = idle + 1 if lag == 0 else 0
             with self._lock:
                 count = len(self.pollers)
-            if lag > 0 and previous is not None and lag >= previous and count < self.maximum:
+            if lag > self._scale_up_lag and previous is not None and lag >= previous and count < self.maximum:
                 self._add()
                 idle = 0
             elif idle >= self._idle_evaluations and count > self.minimum:

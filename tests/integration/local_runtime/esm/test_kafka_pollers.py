@@ -88,7 +88,7 @@ def test_pollers_are_added_while_the_lag_grows_and_removed_when_idle(kafka_boots
     shared = spec(topic, batch_size=5, maximum_batching_window_s=0.05)
     recorder = Overlaps()
     pollers = KafkaPollers([mapping(shared, recorder, kafka)], factory=lambda: mapping(shared, recorder, kafka),
-                           maximum=3, evaluate_every_s=0.5, idle_evaluations=2)
+                           maximum=3, evaluate_every_s=0.5, idle_evaluations=2, scale_up_lag=10)
     pollers.start()
     try:
         deadline = time.monotonic() + 90
