@@ -524,7 +524,7 @@ def test_samconfig_environments(template: dict[str, Any]) -> None:
     config = tomllib.loads(SAMCONFIG.read_text())
     assert str(config["version"]) == "0.1"
     params = template["Parameters"]
-    for env in ("default", "prod", "local"):
+    for env in ("default", "staging", "prod", "local"):
         assert env in config, env
         for section in config[env].values():
             values = overrides(section.get("parameters", {}).get("parameter_overrides", ""))
