@@ -31,8 +31,10 @@ def test_repo_template_local_env(repo_template_path: Path) -> None:
     kafka = [m for m in mappings if m.function_logical_id == "IngestFunction"]
     assert kafka and all(m.kind == "MSK" and len(m.topics) == 1 and m.consumer_group_id for m in kafka)
     streams = [m for m in mappings if m.kind == "DynamoDB"]
-    assert [m.function_logical_id for m in streams] == ["NotifyFunction"]
-    assert streams[0].extra["table_logical_id"] == "ShipmentsTable"
+    # Two consumers of the shipments stream: notifications, and the lane statistics (tumbling windows).
+    assert sorted(m.function_logical_id for m in streams) == ["LanesFunction", "NotifyFunction"]
+    assert {m.extra["table_logical_id"] for m in streams} == {"ShipmentsTable"}
+    assert [m.tumbling_window_s for m in streams if m.function_logical_id == "LanesFunction"] == [60]
 
 
 def test_repo_template_self_managed_and_global_tables(repo_template_path: Path) -> None:
