@@ -20,6 +20,7 @@ CASES = {
     "NotifyFunction": ["notify/insert.json", "notify/status-change.json", "notify/no-status-change.json",
                        "notify/replica-status-change.json"],
     "DeferredNotifyFunction": ["deferred/schedule.json"],
+    "LanesFunction": ["lanes/window-delivered.json", "lanes/window-final-empty.json"],
     "DashboardFunction": ["dashboard/api-me-unauthenticated.json", "dashboard/track-unknown-token.json"],
 }
 
@@ -44,6 +45,11 @@ def test_logistics_invoke(function: str, event: str, moto_endpoint: str) -> None
     response = json.loads(done.stdout)
     if function in ("IngestFunction", "NotifyFunction"):
         assert response == {"batchItemFailures": []}, response  # every sample is processed or dead-lettered
+    elif event == "lanes/window-delivered.json":  # a tumbling window's state: the delivery in its lanes
+        assert response["batchItemFailures"] == []
+        assert {k.split("\t")[1] for k in response["state"]["lanes"]} >= {"C#dhl", "D#Europe/Berlin"}
+    elif event == "lanes/window-final-empty.json":  # the window's final invocation, nothing gathered
+        assert response == {"state": {}, "batchItemFailures": []}
     elif function == "DeferredNotifyFunction":
         assert response == {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "taken": 0, "left": 0, "errors": 0}
     elif event.startswith("dashboard/api-me"):

@@ -45,7 +45,8 @@ def test_requirements_with_only_comments_install_nothing(tmp_path: Path) -> None
 
 def test_the_stream_trigger_becomes_the_templates_mapping() -> None:
     template = load_template(ROOT / "template.yaml", config_env="local")
-    (spec,) = [s for s in template.event_source_mappings() if s.kind == "DynamoDB"]
+    (spec,) = [s for s in template.event_source_mappings()
+               if s.kind == "DynamoDB" and s.function_logical_id == "NotifyFunction"]
     spec = type(spec)(**{**spec.__dict__, "stream_arn": "arn:aws:dynamodb:us-east-1:0:table/t/stream/1"})
     request = mapping_request(spec, "notify")
     assert request["FunctionName"] == "notify" and request["EventSourceArn"].endswith("/stream/1")

@@ -272,6 +272,7 @@ def documented_env_vars() -> dict[str, set[str]]:
 USERS = {
     "ingest": ("IngestFunction",),
     "notify": ("NotifyFunction", "DeferredNotifyFunction"),
+    "notify-stream": ("NotifyFunction",),  # the stream handler only, not the outbox sweep
     "dashboard": ("DashboardFunction",),
 }
 

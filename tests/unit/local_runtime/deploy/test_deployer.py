@@ -44,7 +44,7 @@ def test_plan_orders_dependencies_first_and_skips_what_runs_locally() -> None:
         "ArtifactsBucket",
     }
     skipped = {i.logical_id: i.reason for i in p.instructions if isinstance(i, Skip)}
-    assert "in-process" in skipped["ApiFunction"] and "sys.path" in skipped["PlainLayer"]
+    assert "worker processes" in skipped["ApiFunction"] and "sys.path" in skipped["PlainLayer"]
     assert "ProdAuditTable" not in creates and "ProdAuditTable" not in skipped  # its condition is false
     by_id = {i.logical_id: i for i in p.instructions}
     assert by_id["ArtifactsBucket"] == CreateBucket("ArtifactsBucket", "local-artifactsbucket")
