@@ -62,10 +62,12 @@ def deps() -> Any:
     return chalicelib.deps
 
 
-def deploy_tables(endpoint_url: str, stack_name: str) -> dict[str, str]:
-    """Create the template's resources on moto; returns the table environment variables."""
+def deploy_tables(endpoint_url: str, stack_name: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
+    """Create the template's resources on moto (with ``parameters`` over samconfig's); returns the table
+    environment variables."""
     template = load_template(
-        ROOT / "template.yaml", config_env="local", stack_name=stack_name, endpoint_url=endpoint_url
+        ROOT / "template.yaml", config_env="local", stack_name=stack_name, endpoint_url=endpoint_url,
+        parameter_overrides=parameters or {},
     )
     deployment, _ = deploy_template(template, endpoint_url=endpoint_url)
     ids = deployment.physical_ids()
@@ -151,11 +153,12 @@ class Stack:
 
 
 @contextmanager
-def stack_environment(endpoint_url: str, stack_name: str, **extra: str) -> Iterator[Stack]:
+def stack_environment(endpoint_url: str, stack_name: str, *, template_parameters: dict[str, str] | None = None,
+                      **extra: str) -> Iterator[Stack]:
     """Deploy a stack, point the environment (and the dashboard's dependencies) at it, undo after."""
     env = {
         **aws_env(endpoint_url, "us-east-1"),
-        **deploy_tables(endpoint_url, stack_name),
+        **deploy_tables(endpoint_url, stack_name, template_parameters),
         "AUTH_MODE": "api_key",
         "DASHBOARD_SESSION_SECRET": SESSION_SECRET,
         "TRACKING_BASE_URL": TRACKING_BASE_URL,

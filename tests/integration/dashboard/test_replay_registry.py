@@ -23,7 +23,8 @@ A = "m-alpha"
 @pytest.fixture(scope="module")
 def registry_stack(moto_endpoint: str) -> Iterator[Stack]:
     stack = f"dashreg-{uuid.uuid4().hex[:8]}"
-    with stack_environment(moto_endpoint, stack, EVENT_SCHEMA_REGISTRY=f"{stack}-events") as deployed:
+    with stack_environment(moto_endpoint, stack, template_parameters={"KafkaSchemaRegistry": "Enabled"},
+                           EVENT_SCHEMA_REGISTRY=f"{stack}-events") as deployed:
         deployed.issue_key(A)
         yield deployed
 
