@@ -40,7 +40,8 @@ def test_the_functions_and_the_stream_trigger_live_in_the_emulator(pipeline: Pip
     assert notify["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "logistics-notify"
     assert len(notify["Layers"]) == 1
 
-    (uuid,) = emulator.stream_mappings.values()
+    assert set(emulator.stream_mappings) == {"ShipmentChanges", "Deliveries"}  # notify, and the lanes' windows
+    uuid = emulator.stream_mappings["ShipmentChanges"]
     mapping = client.get_event_source_mapping(UUID=uuid)
     assert mapping["EventSourceArn"] == pipeline.deployed.stream_arn
     assert mapping["FunctionArn"].endswith(":function:" + emulator.functions["NotifyFunction"].name)
