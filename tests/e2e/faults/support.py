@@ -565,6 +565,20 @@ class IngestCrashes:
 
         monkeypatch.setattr(invoker, "invoke", invoke)
 
+    @classmethod
+    def pipeline(cls, moto_endpoint: str, kafka_bootstrap: str, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                 **crash_options: Any) -> tuple[Pipeline, IngestCrashes]:
+        """A :class:`Pipeline` whose IngestFunction runs through the injector, and its crashes (the function's
+        environment must be set when the platform is created, the crashes wrap its invoker after)."""
+        faults = state_dir / "faults"
+        pipeline = Pipeline(moto_endpoint, kafka_bootstrap, state_dir,
+                            function_env={"IngestFunction": cls.environment(faults)})
+        try:
+            return pipeline, cls(pipeline.platform, monkeypatch, faults, **crash_options)
+        except BaseException:
+            pipeline.close()
+            raise
+
     @staticmethod
     def environment(fault_dir: Path) -> dict[str, str]:
         """The function's extra variables that run it through the crash injector, armed from ``fault_dir``."""

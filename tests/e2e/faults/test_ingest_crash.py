@@ -9,18 +9,16 @@ from pathlib import Path
 import pytest
 
 from local_runtime.simulator.noise import NoiseShares
-from tests.e2e.faults.support import IngestCrashes, Pipeline, assert_nothing_lost_nothing_twice
+from tests.e2e.faults.support import IngestCrashes, assert_nothing_lost_nothing_twice
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_crash_after_partial_writes_is_redelivered_without_loss_or_double_notification(
         moto_endpoint: str, kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    faults = tmp_path / "faults"
-    pipeline = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path,
-                        function_env={"IngestFunction": IngestCrashes.environment(faults)})
+    pipeline, crashes = IngestCrashes.pipeline(moto_endpoint, kafka_bootstrap, tmp_path, monkeypatch,
+                                               every=2, limit=20)
     try:
-        crashes = IngestCrashes(pipeline.platform, monkeypatch, faults, every=2, limit=20)
         # Paced, so the ingest sees many batches (and so many invocations to crash), not one or two big ones.
         summary = pipeline.produce(900, seed=31, shares=NoiseShares(duplicates=0.05, late=0.05, poison=0.02),
                                    rate=300)

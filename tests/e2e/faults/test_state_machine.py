@@ -66,11 +66,9 @@ class World:
 
 def test_interleaved_faults_lose_nothing_and_send_nothing_twice(
         moto_endpoint: str, kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    faults = tmp_path / "faults"
-    pipeline = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path,
-                        function_env={"IngestFunction": IngestCrashes.environment(faults)})
+    pipeline, crashes = IngestCrashes.pipeline(moto_endpoint, kafka_bootstrap, tmp_path, monkeypatch, every=0)
     try:
-        world = World(pipeline, IngestCrashes(pipeline.platform, monkeypatch, faults, every=0))
+        world = World(pipeline, crashes)
 
         class Faults(RuleBasedStateMachine):
             def __init__(self) -> None:
