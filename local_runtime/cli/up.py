@@ -169,10 +169,9 @@ def read_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
         raise SystemExit(f"--env-vars {path}: {exc}") from exc
     if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
         raise SystemExit(f'--env-vars {path}: expected {{"FunctionLogicalId": {{"VAR": "value"}}, ...}}')
-    shared = {str(k): str(v) for k, v in document.pop("Parameters", {}).items()}
-    env = {function: {**shared, **{str(k): str(v) for k, v in variables.items()}}
-           for function, variables in document.items()}
-    return {"*": shared, **env} if shared else env
+    # "Parameters" is for every function: the platform puts it under each function's own ("*").
+    return {("*" if name == "Parameters" else name): {str(k): str(v) for k, v in variables.items()}
+            for name, variables in document.items()}
 
 
 def platform_status(platform: LocalPlatform) -> str:
