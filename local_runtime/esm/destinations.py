@@ -1,7 +1,15 @@
-"""Delivery of on-failure records to ``DestinationConfig.OnFailure``: SQS, SNS, S3 or a Kafka topic."""
+"""Delivery of on-failure records to ``DestinationConfig.OnFailure``: SQS, SNS, S3 or a Kafka topic.
+
+SQS, SNS and S3 get one document per given-up batch. A Kafka topic gets one message PER RECORD, as AWS
+documents it (https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html, "Record format
+for a Kafka destination" and "Partition key behavior"): the failure metadata with ``KafkaBatchInfo.batchSize``
+1 and ``recordInfo {offset, timestamp}`` (instead of a batch's ``recordsInfo``), ``payload`` the invocation
+event holding that one record, produced with the record's own key (no key: the producer's default partitioner).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -10,12 +18,45 @@ from typing import Any
 
 from local_runtime.esm.spec import OnFailureDestination
 
-__all__ = ["OnFailureSender", "arn_parts"]
+__all__ = ["OnFailureSender", "arn_parts", "kafka_destination_messages"]
 
 
 def arn_parts(arn: str) -> list[str]:
     """``arn:partition:service:region:account:resource`` split into its six parts."""
     return arn.split(":", 5)
+
+
+def _iso_ms(epoch_ms: float) -> str:
+    when = datetime.fromtimestamp(epoch_ms / 1000.0, tz=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def kafka_destination_messages(document: Mapping[str, Any]) -> list[tuple[bytes | None, dict[str, Any]]]:
+    """The messages a Kafka destination receives for one on-failure ``document`` of a Kafka batch (which
+    must carry ``payload``): ``(key, message)`` per record, in the batch's order.
+
+    ``payloadSize`` is the size of the one-record ``payload`` each message carries (AWS's example does not
+    say which payload it measures; this one is what the message holds).
+    """
+    payload = document.get("payload")
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("records"), Mapping):
+        raise ValueError("a Kafka destination needs the on-failure document with its payload")
+    batch_info = document.get("KafkaBatchInfo") or {}
+    envelope = {k: v for k, v in document.items() if k not in ("KafkaBatchInfo", "payload")}
+    out: list[tuple[bytes | None, dict[str, Any]]] = []
+    for part, records in payload["records"].items():
+        for record in records:
+            single = {k: v for k, v in payload.items() if k != "records"}
+            single["records"] = {part: [record]}
+            info: dict[str, Any] = {"batchSize": 1}
+            if batch_info.get("eventSourceArn"):
+                info["eventSourceArn"] = batch_info["eventSourceArn"]
+            info["bootstrapServers"] = batch_info.get("bootstrapServers", payload.get("bootstrapServers", ""))
+            info["payloadSize"] = len(json.dumps(single, separators=(",", ":")).encode("utf-8"))
+            info["recordInfo"] = {"offset": str(record["offset"]), "timestamp": _iso_ms(record["timestamp"])}
+            key = base64.b64decode(record["key"]) if record.get("key") is not None else None
+            out.append((key, {**envelope, "KafkaBatchInfo": info, "payload": single}))
+    return out
 
 
 class OnFailureSender:
@@ -91,11 +132,15 @@ class OnFailureSender:
             key = f"aws/lambda/{self.mapping_id}/{source_part}/{now:%Y/%m/%d}/{now:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
             self._s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
         elif kind == "kafka":
-            self._produce(self.destination.target.removeprefix("kafka://"), body)
+            topic = self.destination.target.removeprefix("kafka://")
+            self._produce(topic, [(key, json.dumps(message, separators=(",", ":")).encode("utf-8"))
+                                  for key, message in kafka_destination_messages(document)])
         else:  # pragma: no cover - MappingSpec restricts kinds
             raise ValueError(f"unknown destination kind {kind}")
 
-    def _produce(self, topic: str, body: str) -> None:
+    def _produce(self, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+        """Produce ``(key, value)`` messages and wait for all of them (any failure raises: the batch stays
+        unresolved and is sent again, so a message may be produced twice, never lost)."""
         if self._producer is None:
             assert self._producer_factory is not None
             self._producer = self._producer_factory()
@@ -105,7 +150,8 @@ class OnFailureSender:
             if err is not None:
                 errors.append(err)
 
-        self._producer.produce(topic, value=body.encode("utf-8"), on_delivery=_report)
+        for key, value in messages:
+            self._producer.produce(topic, key=key, value=value, on_delivery=_report)
         remaining = self._producer.flush(10)
         if errors or remaining:
             raise RuntimeError(f"kafka destination {topic}: {errors or 'delivery timed out'}")

@@ -458,6 +458,9 @@ def test_kafka_topic_destination_carries_the_payload(kafka: str) -> None:
     doc = json.loads(got.value())
     assert doc["requestContext"]["approximateInvokeCount"] == 1
     assert doc["payload"] == rec.events[0]  # Kafka and S3 destinations carry the invocation payload
+    # One message per record, keyed by the record's key, with AWS's single-record recordInfo.
+    assert got.key() == b"k"
+    assert doc["KafkaBatchInfo"]["recordInfo"]["offset"] == "0" and doc["KafkaBatchInfo"]["batchSize"] == 1
 
 
 def test_filter_criteria_drop_non_matching_records_and_commit_them(kafka: str) -> None:
