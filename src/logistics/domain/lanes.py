@@ -4,8 +4,10 @@ A *lane* is (merchant, carrier, service level, origin country -> destination reg
 the customer's time zone (``Europe/London``): it is known from the first event on, so a lane learned from
 delivered shipments applies to shipments still under way. A lane's :class:`LaneStats` keeps, as compact
 :class:`Histogram` s of hours, the transit time (picked up -> delivered) and, for every status a delivered
-shipment went through, the time that remained from first reaching it to delivery; plus volume, on-time count
-and a per-day series. Everything is a sum of counts, so statistics merge by adding (windows, shards, replicas).
+shipment went through, the time that remained from first reaching it to delivery, and how far the delivery
+fell from the carrier's ETA as it stood then (signed hours, a :class:`SignedHistogram`); plus volume, on-time
+count and a per-day series. Everything is a sum of counts, so statistics merge by adding (windows, shards,
+replicas).
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime
+from typing import Any, ClassVar, Self
 
+from logistics.domain.eta import zone_of
 from logistics.domain.shipment import ShipmentState
 from logistics.domain.status import Status
 
@@ -46,37 +48,62 @@ def bucket_bounds(index: int) -> tuple[float, float]:
     return MIN_HOURS * 2 ** ((index - 1) / STEPS), MIN_HOURS * 2 ** (index / STEPS)
 
 
+def signed_bucket_of(hours: float) -> int:
+    """The bucket of a signed duration: ``-bucket_of(-hours)`` below zero; 0 holds [-MIN_HOURS, MIN_HOURS]."""
+    return -bucket_of(-hours) if hours < 0 else bucket_of(hours)
+
+
+def signed_bucket_bounds(index: int) -> tuple[float, float]:
+    """Lower and upper hours of a signed bucket."""
+    if index == 0:
+        return -MIN_HOURS, MIN_HOURS
+    if index < 0:
+        low, high = bucket_bounds(-index)
+        return -high, -low
+    return bucket_bounds(index)
+
+
 @dataclass
 class Histogram:
     """Counts of durations in fixed log-spaced buckets of hours: compact, and merged by adding."""
 
     counts: dict[int, int] = field(default_factory=dict)
+    signed: ClassVar[bool] = False
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @classmethod
+    def bucket(cls, hours: float) -> int:
+        return signed_bucket_of(hours) if cls.signed else bucket_of(hours)
+
+    @classmethod
+    def bounds(cls, index: int) -> tuple[float, float]:
+        return signed_bucket_bounds(index) if cls.signed else bucket_bounds(index)
+
     def add(self, hours: float, n: int = 1) -> None:
         """Count ``n`` durations of ``hours``."""
-        b = bucket_of(hours)
+        b = self.bucket(hours)
         self.counts[b] = self.counts.get(b, 0) + n
 
-    def merge(self, other: Histogram) -> Histogram:
+    def merge(self, other: Histogram) -> Self:
         """The sum of both (neither is changed)."""
         merged = dict(self.counts)
         for b, n in other.counts.items():
             merged[b] = merged.get(b, 0) + n
-        return Histogram(merged)
+        return type(self)(merged)
 
     def quantile(self, q: float, *, above: float = 0.0) -> float | None:
         """The ``q`` quantile in hours, among durations longer than ``above`` (None when there are none).
 
-        Within a bucket durations are taken as spread geometrically; the bucket holding ``above`` counts
-        only its part above it, so "how much longer, knowing it has already taken this long" has an answer.
+        Within a bucket durations are taken as spread geometrically (evenly in a bucket reaching zero or below);
+        the bucket holding ``above`` counts only its part above it, so "how much longer, knowing it has already
+        taken this long" has an answer.
         """
         parts: list[tuple[float, float, float]] = []  # (low, high, weight)
         for b in sorted(self.counts):
-            low, high = bucket_bounds(b)
+            low, high = self.bounds(b)
             if high <= above:
                 continue
             if low < above:
@@ -93,8 +120,8 @@ class Histogram:
         for low, high, weight in parts:
             if seen + weight >= target and weight > 0:
                 frac = (target - seen) / weight
-                if low <= 0:
-                    return high * frac
+                if low <= 0 or high <= 0:
+                    return low + (high - low) * frac
                 return low * (high / low) ** frac
             seen += weight
         return parts[-1][1]
@@ -104,8 +131,14 @@ class Histogram:
         return {str(b): n for b, n in sorted(self.counts.items()) if n}
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any] | None) -> Histogram:
+    def from_item(cls, item: Mapping[str, Any] | None) -> Self:
         return cls({int(b): int(n) for b, n in (item or {}).items() if int(n)})
+
+
+class SignedHistogram(Histogram):
+    """A :class:`Histogram` of signed hours (log-spaced both ways from zero): how early (-) or late (+)."""
+
+    signed = True
 
 
 @dataclass(frozen=True)
@@ -137,9 +170,9 @@ def destination_of(state: ShipmentState) -> str:
 
 
 def lane_of(state: ShipmentState, service: str | None = None) -> LaneKey:
-    """The lane of a shipment (``service`` when the caller knows the service level)."""
+    """The lane of a shipment: its service level is the state's (v2 events carry it) unless ``service`` says."""
     origin = (state.origin or {}).get("country")
-    return LaneKey(state.merchant_id, state.carrier or UNKNOWN, service or UNKNOWN,
+    return LaneKey(state.merchant_id, state.carrier or UNKNOWN, service or state.service_level or UNKNOWN,
                    origin if isinstance(origin, str) and origin else UNKNOWN, destination_of(state))
 
 
@@ -154,29 +187,32 @@ def hours_between(start: str, end: str) -> float:
 
 def local_date(at: datetime, tz: str | None) -> date:
     """The calendar date at ``at`` where the customer is (UTC when the zone is unknown)."""
-    try:
-        zone = ZoneInfo(tz) if tz and tz != UNKNOWN else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return at.astimezone(zone).date()
+    return at.astimezone(zone_of(tz)).date()
 
 
 @dataclass
 class LaneStats:
-    """What a lane learned: volume, on-time count, transit and remaining-time histograms, a per-day series."""
+    """What a lane learned: volume, on-time count, transit and remaining-time histograms, the carrier ETA's
+    residuals, a per-day series."""
 
     delivered: int = 0
     on_time: int = 0  # delivered on or before the ETA date the shipment had
     with_eta: int = 0  # deliveries whose on-time-ness is known
     histograms: dict[str, Histogram] = field(default_factory=dict)  # TRANSIT or a status -> hours
     days: dict[str, list[int]] = field(default_factory=dict)  # delivery date -> [delivered, on_time, with_eta]
+    # status -> delivery minus the ETA instant in force when the status was first reached (signed hours)
+    residuals: dict[str, SignedHistogram] = field(default_factory=dict)
 
     def histogram(self, name: str) -> Histogram:
         return self.histograms.get(name) or Histogram()
 
+    def residual(self, status: str) -> SignedHistogram:
+        return self.residuals.get(status) or SignedHistogram()
+
     def merge(self, other: LaneStats) -> LaneStats:
         """The sum of both, keeping the last :data:`SERIES_DAYS` days of the series."""
         names = set(self.histograms) | set(other.histograms)
+        statuses = set(self.residuals) | set(other.residuals)
         days = {d: list(v) for d, v in self.days.items()}
         for d, v in other.days.items():
             mine = days.setdefault(d, [0, 0, 0])
@@ -185,7 +221,8 @@ class LaneStats:
         kept = dict(sorted(days.items())[-SERIES_DAYS:])
         return LaneStats(self.delivered + other.delivered, self.on_time + other.on_time,
                          self.with_eta + other.with_eta,
-                         {n: self.histogram(n).merge(other.histogram(n)) for n in sorted(names)}, kept)
+                         {n: self.histogram(n).merge(other.histogram(n)) for n in sorted(names)}, kept,
+                         {n: self.residual(n).merge(other.residual(n)) for n in sorted(statuses)})
 
     @property
     def on_time_rate(self) -> float | None:
@@ -197,14 +234,17 @@ class LaneStats:
     def to_item(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "on_time": self.on_time, "with_eta": self.with_eta,
                 "hist": {n: h.to_item() for n, h in sorted(self.histograms.items()) if h.counts},
-                "days": {d: list(v) for d, v in sorted(self.days.items())}}
+                "days": {d: list(v) for d, v in sorted(self.days.items())},
+                "resid": {n: h.to_item() for n, h in sorted(self.residuals.items()) if h.counts}}
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any] | None) -> LaneStats:
+        """A stored item (one written before residuals were learned loads with none)."""
         item = item or {}
         return cls(int(item.get("delivered", 0)), int(item.get("on_time", 0)), int(item.get("with_eta", 0)),
                    {n: Histogram.from_item(h) for n, h in (item.get("hist") or {}).items()},
-                   {d: [int(x) for x in v] for d, v in (item.get("days") or {}).items()})
+                   {d: [int(x) for x in v] for d, v in (item.get("days") or {}).items()},
+                   {n: SignedHistogram.from_item(h) for n, h in (item.get("resid") or {}).items()})
 
 
 def was_on_time(state: ShipmentState) -> bool | None:
@@ -224,10 +264,15 @@ def delivery_stats(state: ShipmentState) -> LaneStats | None:
     if not delivered:
         return None
     histograms: dict[str, Histogram] = {}
+    residuals: dict[str, SignedHistogram] = {}
     for phase in PHASES:
         reached = state.milestones.get(phase.value)
         if reached and reached <= delivered:
-            histograms.setdefault(phase.value, Histogram()).add(hours_between(reached, delivered))
+            remaining = hours_between(reached, delivered)
+            histograms.setdefault(phase.value, Histogram()).add(remaining)
+            lead = state.eta_leads.get(phase.value)
+            if lead is not None:  # the ETA was ``lead`` hours ahead then: delivery came remaining - lead after it
+                residuals.setdefault(phase.value, SignedHistogram()).add(remaining - lead)
     picked = state.milestones.get(Status.PICKED_UP.value)
     if picked and picked <= delivered:
         histograms[TRANSIT] = Histogram()
@@ -235,7 +280,7 @@ def delivery_stats(state: ShipmentState) -> LaneStats | None:
     on_time = was_on_time(state)
     day = local_date(parse_utc(delivered), destination_of(state)).isoformat()
     return LaneStats(1, int(bool(on_time)), int(on_time is not None), histograms,
-                     {day: [1, int(bool(on_time)), int(on_time is not None)]})
+                     {day: [1, int(bool(on_time)), int(on_time is not None)]}, residuals)
 
 
 def rollups(key: LaneKey) -> list[str]:

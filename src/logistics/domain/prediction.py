@@ -1,10 +1,17 @@
-"""Predicted delivery date: from a lane's learned remaining times and where the shipment is now.
+"""Predicted delivery date: the carrier's ETA corrected by what the lane learned, or the lane's remaining times.
 
-The shipment first reached its current status at ``t0`` and is still not delivered ``e`` hours later. Among the
-lane's delivered shipments that went through that status, the remaining time R from ``t0`` to delivery is
-known (:class:`~logistics.domain.lanes.LaneStats`); the prediction is the distribution of R *given R > e*: its
-p10, p50 and p90 added to ``t0``, as dates where the customer is. A lane with too few deliveries through that
-status falls back to the carrier's, then the destination's, then the merchant's statistics.
+With a carrier ETA (as an instant, :func:`~logistics.domain.eta.eta_instant`), the lane knows, for delivered
+shipments in the same status, how far delivery fell from the ETA they had then: the residual D (signed hours).
+The shipment is not delivered at ``now``, so the prediction is the ETA plus the distribution of D *given
+delivery after now*: its p50 (the median minimises the absolute error, so a biased ETA is corrected) and its
+p10-p90 window. The ETA carries what the lane cannot know (this parcel's own route and schedule), the residual
+what the ETA gets wrong on this lane.
+
+Without an ETA (or with too few residuals learned): the shipment first reached its status at ``t0`` and is not
+delivered ``e`` hours later; among the lane's deliveries through that status the remaining time R from ``t0``
+is known, and the prediction is R *given R > e* added to ``t0``. Dates are where the customer is. A lane with
+too few deliveries through the status falls back to the carrier's, then the destination's, then the merchant's
+statistics.
 """
 
 from __future__ import annotations
@@ -14,13 +21,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from logistics.domain.lanes import PHASES, LaneStats, destination_of, lane_of, local_date, parse_utc, rollups
+from logistics.domain.eta import eta_instant
+from logistics.domain.lanes import (
+    PHASES,
+    Histogram,
+    LaneStats,
+    destination_of,
+    lane_of,
+    local_date,
+    parse_utc,
+    rollups,
+)
 from logistics.domain.shipment import ShipmentState
 
 MIN_SAMPLES = 8  # deliveries through a status before its statistics are trusted
 # Quantiles of the window: p10-p90, widened a little because lanes drift and fallbacks are coarser.
 LOW_Q, MID_Q, HIGH_Q = 0.08, 0.5, 0.92
 BASIS = {"L": "lane", "C": "carrier", "D": "destination", "M": "merchant"}
+FROM_ETA, FROM_STATUS = "carrier_eta", "remaining_time"  # Prediction.method
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class Prediction:
     samples: int
     carrier_eta: str | None  # the ETA date the carrier (or merchant) gave
     made_at: datetime
+    method: str = FROM_STATUS  # FROM_ETA: the carrier's ETA plus the lane's residuals; FROM_STATUS: remaining time
 
     @property
     def trending_late(self) -> bool:
@@ -45,32 +64,47 @@ class Prediction:
         return {"likely": self.likely.isoformat(), "earliest": self.earliest.isoformat(),
                 "latest": self.latest.isoformat(), "likely_at": self.likely_at.isoformat(),
                 "basis": self.basis, "samples": self.samples, "carrier_eta": self.carrier_eta,
-                "trending_late": self.trending_late, "made_at": self.made_at.isoformat()}
+                "trending_late": self.trending_late, "made_at": self.made_at.isoformat(), "method": self.method}
 
 
 def predict(state: ShipmentState, stats: Mapping[str, LaneStats], now: datetime) -> Prediction | None:
     """The prediction for a shipment under way (None when delivered, ended, or nothing was learned yet).
 
-    ``stats`` maps aggregate names (:func:`~logistics.domain.lanes.rollups`) to what they learned.
+    ``stats`` maps aggregate names (:func:`~logistics.domain.lanes.rollups`) to what they learned. The most
+    specific aggregate that has learned enough answers; within it, the ETA's residuals before remaining times.
     """
     if state.status not in PHASES:
         return None
-    anchor_text = state.milestones.get(state.status.value) or state.status_changed_at
-    anchor = parse_utc(anchor_text)
-    elapsed = max(0.0, (now - anchor).total_seconds() / 3600.0)
+    tz = destination_of(state)
+    status = state.status.value
+    anchor = parse_utc(state.milestones.get(status) or state.status_changed_at)
+    eta = eta_instant(state.eta, tz)
     for name in rollups(lane_of(state)):
         learned = stats.get(name)
-        histogram = learned.histogram(state.status.value) if learned else None
-        if histogram is None or histogram.total < MIN_SAMPLES:
+        if learned is None:
             continue
-        hours = [histogram.quantile(q, above=elapsed) for q in (LOW_Q, MID_Q, HIGH_Q)]
-        if any(h is None for h in hours):
-            continue  # every learned shipment was delivered sooner than this one has waited: ask a wider set
-        low, mid, high = (anchor + timedelta(hours=h or 0.0) for h in hours)
-        tz = destination_of(state)
-        return Prediction(local_date(mid, tz), local_date(low, tz), local_date(high, tz), mid,
-                          BASIS[name[0]], histogram.total, _eta_date(state), now)
+        tries = ((FROM_ETA, learned.residual(status), eta),) if eta is not None else ()
+        for method, histogram, base in (*tries, (FROM_STATUS, learned.histogram(status), anchor)):
+            hours = _window(histogram, base, now)
+            if hours is None:
+                continue
+            low, mid, high = (base + timedelta(hours=h) for h in hours)
+            return Prediction(local_date(mid, tz), local_date(low, tz), local_date(high, tz), mid,
+                              BASIS[name[0]], histogram.total, _eta_date(state), now, method)
     return None
+
+
+def _window(histogram: Histogram, base: datetime, now: datetime) -> tuple[float, float, float] | None:
+    """Hours after ``base`` of the p10, p50 and p90 of deliveries still to come at ``now`` (None: too few
+    learned, or every learned delivery came sooner than this one has waited, so a wider set must answer)."""
+    if histogram.total < MIN_SAMPLES:
+        return None
+    elapsed = (now - base).total_seconds() / 3600.0
+    hours = [histogram.quantile(q, above=elapsed if histogram.signed else max(0.0, elapsed))
+             for q in (LOW_Q, MID_Q, HIGH_Q)]
+    if hours[0] is None or hours[1] is None or hours[2] is None:
+        return None
+    return hours[0], hours[1], hours[2]
 
 
 def _eta_date(state: ShipmentState) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from logistics.domain.eta import lead_hours
 from logistics.domain.events import ShipmentEvent
 from logistics.domain.folding import Disposition, remember, unique_in_order
 from logistics.domain.geography import geography
@@ -36,6 +37,10 @@ class ShipmentState:
     customer: dict[str, Any] | None = None
     warehouse_id: str | None = None
     milestones: dict[str, str] = field(default_factory=dict)  # status -> first time reached (UTC)
+    # status -> whole hours from first reaching it to the ETA then in force: what the carrier promised at each
+    # milestone, so a delivered shipment teaches its lane how far off each promise was (domain.lanes).
+    eta_leads: dict[str, int] = field(default_factory=dict)
+    service_level: str | None = None  # same_day | express | standard | economy (v2 events), first known wins
     event_count: int = 0
     late_count: int = 0
     corrections: int = 0
@@ -81,6 +86,22 @@ def _counted(state: ShipmentState, event: ShipmentEvent, *, late: bool = False) 
     )
 
 
+def _service_level(event: ShipmentEvent) -> str | None:
+    value = event.extra.get("service_level")
+    return value if isinstance(value, str) and value else None
+
+
+def _timezone(customer: dict[str, Any] | None) -> str | None:
+    tz = (customer or {}).get("timezone")
+    return tz if isinstance(tz, str) else None
+
+
+def _with_lead(leads: dict[str, int], status: Status, eta: dict[str, Any] | None, customer: dict[str, Any] | None,
+               at: str) -> dict[str, int]:
+    lead = lead_hours(eta, _timezone(customer), at)
+    return leads if lead is None else {**leads, status.value: lead}
+
+
 def _start(event: ShipmentEvent) -> ShipmentState:
     at = event.occurred_utc
     return ShipmentState(
@@ -102,6 +123,8 @@ def _start(event: ShipmentEvent) -> ShipmentState:
         customer=event.customer,
         warehouse_id=event.warehouse_id,
         milestones={event.status.value: at},
+        eta_leads=_with_lead({}, event.status, event.eta, event.customer, at),
+        service_level=_service_level(event),
         event_count=1,
         corrections=1 if event.is_correction else 0,
         recent_event_ids=(event.event_id,),
@@ -111,9 +134,11 @@ def _start(event: ShipmentEvent) -> ShipmentState:
 def _apply(state: ShipmentState, event: ShipmentEvent) -> ShipmentState:
     at = event.occurred_utc
     changed = event.status != state.status
-    milestones = state.milestones
+    milestones, leads = state.milestones, state.eta_leads
+    eta, customer = event.eta or state.eta, event.customer or state.customer
     if event.status.value not in milestones:
         milestones = {**milestones, event.status.value: at}
+        leads = _with_lead(leads, event.status, eta, customer, at)
     return replace(
         state,
         status=event.status,
@@ -126,12 +151,14 @@ def _apply(state: ShipmentState, event: ShipmentEvent) -> ShipmentState:
         order_ref=event.order_ref or state.order_ref,
         location=event.location or state.location,
         origin=state.origin or event.location,
-        eta=event.eta or state.eta,
+        eta=eta,
         exception=event.exception if event.status == Status.EXCEPTION else None,
-        customer=event.customer or state.customer,
+        customer=customer,
         # Only warehouse-derived events say which warehouse holds the parcel; carrier events take it out.
         warehouse_id=event.warehouse_id,
         milestones=milestones,
+        eta_leads=leads,
+        service_level=state.service_level or _service_level(event),
     )
 
 

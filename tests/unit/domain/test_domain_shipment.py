@@ -72,6 +72,7 @@ def test_first_event_opens_the_record_with_every_field():
         customer={"contact_ref": "c-1", "channels": ["email"]},
         warehouse_id=None,
         milestones={"CREATED": utc(0)},
+        eta_leads={"CREATED": 52},  # noon (UTC: no customer time zone) of 2024-05-03, from 08:00 on 2024-05-01
         event_count=1,
         late_count=0,
         corrections=0,
