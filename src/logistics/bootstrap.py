@@ -16,6 +16,7 @@ from logistics.adapters.dynamodb_notifications import (
     DynamoDBOutbox,
     LoggedOnce,
 )
+from logistics.adapters.dynamodb_open_shipments import DynamoDBCheckCursors, DynamoDBOpenShipments
 from logistics.adapters.dynamodb_predictions import DynamoDBToldPredictions
 from logistics.adapters.dynamodb_store import DynamoDBStateStore
 from logistics.adapters.dynamodb_timeline import DynamoDBTimeline
@@ -24,6 +25,7 @@ from logistics.adapters.sns import SnsCustomerChannel
 from logistics.adapters.webhooks import HttpWebhookSender
 from logistics.domain.notifications import RetryPolicy
 from logistics.service.deferred import OutboxSweeper
+from logistics.service.estimate_check import EstimateCheck
 from logistics.service.estimate_notices import CachedLanes, EstimateNotices
 from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES, Ingestor
 from logistics.service.notify import Notifier
@@ -96,3 +98,19 @@ def build_outbox_sweeper() -> OutboxSweeper:
         dead_letters=DynamoDBDeadLetters(dynamodb, _env("DEAD_LETTER_TABLE")),
         policy=retry_policy(),
     )
+
+
+def build_estimate_check() -> EstimateCheck:
+    """The scheduled estimate check: ``ESTIMATE_CHECK_MAX_SHIPMENTS`` per run, shipments whose status began
+    between ``ESTIMATE_CHECK_LOOKBACK_DAYS`` and ``ESTIMATE_CHECK_MIN_STALL_S`` ago."""
+    dynamodb = client("dynamodb")
+    lanes_table = _env("LANES_TABLE")
+    notifier, _ = build_notifier()
+    notices = EstimateNotices(notifier, CachedLanes(DynamoDBLaneStore(dynamodb, lanes_table)),
+                              DynamoDBToldPredictions(dynamodb, lanes_table), shipment_from_item)
+    return EstimateCheck(
+        DynamoDBOpenShipments(dynamodb, _env("SHIPMENTS_TABLE"), _env("MERCHANTS_TABLE")),
+        DynamoDBCheckCursors(dynamodb, lanes_table), notices,
+        max_shipments=int(os.environ.get("ESTIMATE_CHECK_MAX_SHIPMENTS") or 2000),
+        min_stall_s=float(os.environ.get("ESTIMATE_CHECK_MIN_STALL_S") or 3600),
+        lookback_s=float(os.environ.get("ESTIMATE_CHECK_LOOKBACK_DAYS") or 30) * 86400)

@@ -4,6 +4,9 @@ The last prediction told about a shipment is kept with its revision number (1 fo
 prediction is told when :func:`~logistics.domain.prediction.revision` says so (the most likely date moved by a
 day or more, or it just started trending late); it then becomes revision ``n + 1``. Nothing is told for the
 first prediction of a shipment that is not late: its ETA already says as much.
+
+Whether told or not, the first prediction made for a shipment is kept as its *original*, beside the last one
+told (the *current*), so the merchant sees how far the estimate has travelled.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from logistics.domain.notifications import StatusChange
 from logistics.domain.prediction import Prediction, revision
+from logistics.domain.status import Status
 
 EVENT_TYPE = "delivery_estimate_revised"
 
@@ -44,6 +49,18 @@ def next_notice(merchant_id: str, shipment_id: str, told: Mapping[str, Any] | No
         return None
     return EstimateNotice(merchant_id, shipment_id, int((told or {}).get("revision") or 0) + 1, reason, previous,
                           current)
+
+
+def standing(item: Mapping[str, Any]) -> StatusChange | None:
+    """A shipment's current status as a change that did not happen now (``old_status`` is the status itself):
+    what the scheduled check hands to the notices, whose bodies and opt-in rules read a change."""
+    status = item.get("status")
+    if not status or not item.get("merchant_id") or not item.get("shipment_id"):
+        return None
+    return StatusChange(merchant_id=str(item["merchant_id"]), shipment_id=str(item["shipment_id"]),
+                        old_status=Status(status), new_status=Status(status),
+                        status_event_id=str(item.get("status_event_id", "")),
+                        changed_at=str(item.get("status_changed_at", "")), state=dict(item))
 
 
 def window(prediction: Mapping[str, Any] | None) -> dict[str, Any] | None:

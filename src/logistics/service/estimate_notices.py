@@ -10,6 +10,15 @@ its log item like any notification, failures waiting in the outbox. Then the rev
 Order matters for "once per revision": the channels are guarded first and the revision recorded last, so a
 stream retry after a storage failure finds the same revision number, skips the channels already done and
 finishes the others; a replay after the record sees nothing new to tell.
+
+The first prediction made for a shipment is kept as its original (``P#``'s ``original``). It costs a write of
+its own only when that first prediction is not told: then :meth:`ToldPredictions.record_original` writes it
+once, at the first status change (or scheduled check) that could predict the shipment, which the P# read
+that every check makes anyway already showed to have no original. A first prediction that is told gets its
+original set in the same write that records the revision.
+
+The same checks run on a schedule (``service.estimate_check``) for shipments that stall: no status change,
+yet the prediction moves as time passes (:meth:`EstimateNotices.check`).
 """
 
 from __future__ import annotations
@@ -23,7 +32,14 @@ from datetime import UTC
 from functools import partial
 from typing import Any, Protocol
 
-from logistics.domain.estimate_notices import EVENT_TYPE, EstimateNotice, customer_text, next_notice, window
+from logistics.domain.estimate_notices import (
+    EVENT_TYPE,
+    EstimateNotice,
+    customer_text,
+    next_notice,
+    standing,
+    window,
+)
 from logistics.domain.lanes import LaneStats, lane_of, rollups
 from logistics.domain.notifications import StatusChange, customer_channels
 from logistics.domain.prediction import predict
@@ -43,11 +59,16 @@ class ToldPredictions(Protocol):
     """The last estimate told per shipment: a port (``adapters.dynamodb_predictions``)."""
 
     def get(self, merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
-        """``{"revision", "prediction"}`` of the last estimate told, or None."""
+        """``{"original", "revision", "prediction"}`` (those set) of the shipment's estimates, or None."""
+        ...
+
+    def record_original(self, merchant_id: str, shipment_id: str, prediction: dict[str, Any]) -> None:
+        """Keep ``prediction`` as the shipment's first one unless one is kept already."""
         ...
 
     def save(self, merchant_id: str, shipment_id: str, revision: int, prediction: dict[str, Any]) -> bool:
-        """Record ``revision`` as told unless this or a later one already is (then False)."""
+        """Record ``revision`` as told unless this or a later one already is (then False); the first
+        revision told also becomes the original when none is kept."""
         ...
 
 
@@ -89,14 +110,26 @@ class EstimateNotices:
         self.decode = decode  # a stream image (the stored item's layout) -> the domain state
 
     def notice(self, change: StatusChange) -> EstimateNotice | None:
-        """The revision this change makes worth telling, or None."""
+        """The revision this change makes worth telling, or None; keeps a first prediction not worth telling
+        as the shipment's original (a told one is kept by the write that records its revision)."""
         state = self.decode(dict(change.state))
         now = self.notifier.clock().astimezone(UTC)
         current = predict(state, self.lanes.get(change.merchant_id, rollups(lane_of(state))), now)
         if current is None:
             return None
-        return next_notice(change.merchant_id, change.shipment_id,
-                           self.told.get(change.merchant_id, change.shipment_id), current)
+        told = self.told.get(change.merchant_id, change.shipment_id)
+        notice = next_notice(change.merchant_id, change.shipment_id, told, current)
+        if notice is None and not (told or {}).get("original"):
+            self.told.record_original(change.merchant_id, change.shipment_id, current.to_dict())
+        return notice
+
+    def check(self, item: dict[str, Any]) -> list[Outcome]:
+        """The scheduled check of a stored shipment item that did not change status: tells its estimate's
+        revision as a status change would (same guards, opt-in and quiet hours)."""
+        change = standing(item)
+        if change is None or not self.notifier.should_handle(change.state):
+            return []  # another region's write: that region's check tells it
+        return self(change)
 
     def __call__(self, change: StatusChange) -> list[Outcome]:
         """Tell the change's estimate revision, if any; raises DeliveryFailed when an outcome was not recorded."""
