@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -144,3 +145,75 @@ class DynamoDBDeadLetters:
                 else:
                     del errors[position]
         return errors
+
+
+# -- records a Kafka trigger gave up on (its kafka:// on-failure destination) ------------------------------
+
+# What each condition of an on-failure record means, for the reason a dead letter shows.
+_CONDITIONS = {
+    "DESERIALIZATION_ERROR": "the Kafka trigger's schema registry could not deserialize or validate the record",
+    "SCHEMA_NOT_FOUND": "the record names a schema version the trigger's schema registry does not have",
+    "RetryAttemptsExhausted": "the ingest function failed on the record until its retries ran out",
+    "RetriesExhausted": "the ingest function failed on the record until its retries ran out",
+    "MaximumPayloadSizeExceeded": "the record is larger than Lambda's invocation payload limit",
+    "RecordAgeExceeded": "the record was older than the trigger's maximum record age",
+}
+
+
+def _b64_or_none(value: Any) -> bytes | None:
+    return base64.b64decode(value) if isinstance(value, str) else None
+
+
+def _header_bytes(headers: Any) -> dict[str, bytes]:
+    """Lambda's Kafka headers (one-entry objects of signed byte lists) as name -> bytes (last one wins)."""
+    out: dict[str, bytes] = {}
+    for header in headers if isinstance(headers, list) else []:
+        for name, data in header.items() if isinstance(header, dict) else []:
+            if isinstance(data, list):
+                out[str(name)] = bytes(b & 0xFF for b in data if isinstance(b, int))
+    return out
+
+
+def _ids_of(value: bytes | None) -> tuple[str | None, str | None]:
+    """``merchant_id`` and ``event_id`` when the value is a JSON object naming valid ones."""
+    try:
+        payload = json.loads(value) if value else None
+    except ValueError:
+        return None, None
+    if not isinstance(payload, dict):
+        return None, None
+    merchant, event = payload.get("merchant_id"), payload.get("event_id")
+    return (merchant if is_id(merchant) else None), (event if is_id(event) else None)
+
+
+def letters_from_failure_message(message: bytes) -> list[DeadLetter]:
+    """The dead letters of one message of a Kafka on-failure destination (AWS's record format: failure
+    metadata plus ``payload``, the invocation event holding the failed record), one per record it carries.
+
+    ``source`` is ``<topic>-<partition>@<offset>`` like an in-function dead letter of the same record, so
+    the letter's key is the same whichever path filed it: filing a record again overwrites its letter.
+    Raises ``ValueError`` for a message that is not such a record (nothing to file: the caller reports it).
+    """
+    doc = json.loads(message)
+    if not isinstance(doc, dict) or not isinstance(doc.get("payload"), dict):
+        raise ValueError("not an on-failure record with a payload")
+    condition = str((doc.get("requestContext") or {}).get("condition") or "unknown")
+    function = str((doc.get("requestContext") or {}).get("functionArn") or "").rsplit(":function:", 1)[-1]
+    why = _CONDITIONS.get(condition, "the Kafka trigger gave the record up")
+    reason = f"{condition}: {why} ({function}'s on-failure destination)" if function else f"{condition}: {why}"
+    letters: list[DeadLetter] = []
+    for records in (doc["payload"].get("records") or {}).values():
+        for record in records:
+            value = _b64_or_none(record.get("value"))
+            merchant_id, event_id = _ids_of(value)
+            letters.append(DeadLetter(
+                source=f"{record['topic']}-{int(record['partition'])}@{int(record['offset'])}",
+                reason=reason,
+                value=value,
+                key=_b64_or_none(record.get("key")),
+                timestamp_ms=int(record.get("timestamp") or 0),
+                headers=_header_bytes(record.get("headers")),
+                merchant_id=merchant_id,
+                event_id=event_id,
+            ))
+    return letters
