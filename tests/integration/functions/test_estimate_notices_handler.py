@@ -86,4 +86,7 @@ def test_an_estimate_that_did_not_move_and_is_on_time_tells_nothing(world):
     assert stack.invoker.invoke("NotifyFunction", stream.next_event()) == {"batchItemFailures": []}
     assert estimate_webhooks(receiver) == []
     assert [m.get("type") for m in customer_messages(stack, queue_url)] == [None]  # the status message only
-    assert "Item" not in stack.table("LanesTable").get_item(Key={"merchant_id": "m1", "aggregate": "P#s1"})
+    # Not told, yet kept as the shipment's original prediction (no revision recorded).
+    record = stack.table("LanesTable").get_item(Key={"merchant_id": "m1", "aggregate": "P#s1"})["Item"]
+    assert "revision" not in record and "prediction" not in record
+    assert record["original"]["trending_late"] is False and record["original"]["basis"] == "merchant"
