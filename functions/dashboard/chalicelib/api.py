@@ -60,13 +60,15 @@ def search(merchant_id: str, params: dict[str, str]) -> Response:
 
 
 def shipment_detail(merchant_id: str, shipment_id: str) -> Response:
-    """GET /api/v1/shipments/{id}: state, the whole timeline and the predicted delivery (as ``/prediction``)."""
+    """GET /api/v1/shipments/{id}: state, the whole timeline and the predicted delivery (as ``/prediction``:
+    the current prediction and the original one)."""
     found = usecases.shipment_detail(merchant_id, shipment_id)
     if found is None:
         raise not_found("no such shipment")
     return json_response({"shipment": found.detail, "timeline": found.timeline,
                           "timeline_truncated": found.truncated,
-                          "prediction": found.prediction.to_dict() if found.prediction else None})
+                          "prediction": found.prediction.to_dict() if found.prediction else None,
+                          "original": found.original})
 
 
 def shipment_timeline(merchant_id: str, shipment_id: str) -> Response:

@@ -3,7 +3,8 @@
 Every read is bounded: a merchant's aggregates are four Queries on LanesTable (``L#``, ``C#``, ``D#``, ``M#``),
 kept per process for ``STATS_TTL_S`` (they change when a tumbling window closes, not per request); the at-risk
 queue predicts the ``AT_RISK_SAMPLE`` most recently active shipments (one by_ingested Query and its
-BatchGetItems, as the overview's latest list). Predictions are computed here, never stored.
+BatchGetItems, as the overview's latest list). The current prediction is computed here, never stored; the
+original one (the first made for a shipment) is read from ``P#<shipment>`` on the shipment page and API.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from chalicelib import deps
 from chalicelib.cache import TTLCache
 from logistics.adapters.codec import shipment_from_item
 from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
+from logistics.adapters.dynamodb_predictions import DynamoDBToldPredictions
 from logistics.domain.lanes import PHASES, LaneStats
 from logistics.domain.prediction import Prediction, predict
 
@@ -63,6 +65,14 @@ def prediction_of(item: dict[str, Any], now: datetime | None = None) -> Predicti
     if item.get("status") not in _OPEN:
         return None
     return predict(shipment_from_item(item), aggregates(item["merchant_id"]), now or deps.clock()())
+
+
+def original_of(merchant_id: str, shipment_id: str) -> dict[str, Any] | None:
+    """The first prediction made for the shipment (``P#<id>``'s ``original``: kept once by the notifier or the
+    scheduled check), or None when none was made yet. One eventually consistent GetItem (0.5 read units)."""
+    told = DynamoDBToldPredictions(deps.dynamodb(), _table()).get(merchant_id, shipment_id, consistent=False)
+    original = (told or {}).get("original")
+    return dict(original) if isinstance(original, dict) else None
 
 
 def days_late(made: Prediction) -> int:

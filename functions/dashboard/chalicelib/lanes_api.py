@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice.app import Response
 
-from chalicelib import deps, usecases
+from chalicelib import deps, forecast, usecases
 from chalicelib.csv_export import cell
 from chalicelib.http import json_response, not_found
 from logistics.adapters.codec import shipment_from_item
@@ -72,11 +72,13 @@ def lanes_csv(merchant_id: str) -> Response:
 
 
 def prediction(merchant_id: str, shipment_id: str) -> Response:
-    """GET /api/v1/shipments/{id}/prediction: most likely date, p10-p90 window, carrier ETA, trending late."""
+    """GET /api/v1/shipments/{id}/prediction: the current prediction (most likely date, p10-p90 window, carrier
+    ETA, trending late) and ``original``, the first one made for the shipment (null until one was made)."""
     item = usecases.find_shipment(merchant_id, shipment_id)
     if item is None:
         raise not_found("no such shipment")
     state = shipment_from_item(item)
     made = predict(state, _store().get(merchant_id, rollups(lane_of(state))), deps.clock()())
     return json_response({"shipment_id": state.shipment_id, "lane": lane_of(state).lane_id,
-                          "prediction": made.to_dict() if made else None})
+                          "prediction": made.to_dict() if made else None,
+                          "original": forecast.original_of(merchant_id, state.shipment_id)})

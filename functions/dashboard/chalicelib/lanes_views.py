@@ -104,13 +104,24 @@ def window_text(made: Prediction) -> str:
     return f"{made.earliest.isoformat()} to {made.latest.isoformat()}"
 
 
-def prediction_facts(made: Prediction | None) -> list[tuple[str, Any]]:
-    """The shipment page's prediction rows: most likely date, p10-p90 window, basis, carrier ETA beside it."""
+def original_text(original: dict[str, Any]) -> str:
+    """The original prediction in one line: "2026-12-03 (2026-12-02 to 2026-12-05), made 2026-11-28"."""
+    made_at = str(original.get("made_at") or "")[:10]
+    return (f"{original.get('likely')} ({original.get('earliest')} to {original.get('latest')})"
+            + (f", made {made_at}" if made_at else ""))
+
+
+def prediction_facts(made: Prediction | None, original: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
+    """The shipment page's prediction rows: the current prediction (most likely date, p10-p90 window, basis,
+    carrier ETA beside it) and the original one, the first made for the shipment."""
+    first = [("Original prediction", h("span", {"id": "original-prediction"}, original_text(original)))] \
+        if original else []
     if made is None:
-        return [("Predicted", "no prediction (not under way, or too few deliveries learned)")]
+        return [("Predicted", "no prediction (not under way, or too few deliveries learned)"), *first]
     badge = h("span", {"class": "badge late", "id": "trending-late"}, "trending late") if made.trending_late else None
     return [("Predicted", frag(h("strong", {"id": "predicted-likely"}, made.likely.isoformat()), " ", badge)),
             ("Window p10-p90", window_text(made)),
+            *first,
             ("Carrier ETA", made.carrier_eta or "—"),
             ("Based on", f"{made.basis} statistics, {made.samples} deliveries")]
 

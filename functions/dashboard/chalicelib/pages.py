@@ -142,7 +142,8 @@ def shipment(request: Request, merchant_id: str, shipment_id: str) -> Response:
     made = found.prediction
     return html_response(views.detail_page(base_path(request), merchant_id, found.detail, found.timeline,
                                            found.truncated, notes, usecases.latest_key(merchant_id),
-                                           lanes_views.prediction_facts(made), bool(made and made.trending_late)))
+                                           lanes_views.prediction_facts(made, found.original),
+                                           bool(made and made.trending_late)))
 
 
 def attention(request: Request, merchant_id: str, params: dict[str, str]) -> Response:

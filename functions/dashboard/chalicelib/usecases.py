@@ -56,7 +56,8 @@ class ShipmentDetail:
     detail: dict[str, Any]
     timeline: list[dict[str, Any]]
     truncated: bool  # the timeline stopped at queries.TIMELINE_MAX entries
-    prediction: Prediction | None = None  # predicted delivery (forecast), None when not under way
+    prediction: Prediction | None = None  # current predicted delivery (forecast), None when not under way
+    original: dict[str, Any] | None = None  # the first prediction made for it (Prediction.to_dict), if any
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def shipment_detail(merchant_id: str, shipment_id: str) -> ShipmentDetail | None
         return None
     timeline, truncated = _timeline(merchant_id, item["shipment_id"])
     return ShipmentDetail(present.detail(item, deps.settings().tracking_base_url), timeline, truncated,
-                          forecast.prediction_of(item))
+                          forecast.prediction_of(item), forecast.original_of(merchant_id, item["shipment_id"]))
 
 
 def shipment_timeline(merchant_id: str, shipment_id: str) -> tuple[list[dict[str, Any]], bool] | None:

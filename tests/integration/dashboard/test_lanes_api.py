@@ -14,6 +14,7 @@ import pytest
 from chalice.test import Client
 
 from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
+from logistics.adapters.dynamodb_predictions import DynamoDBToldPredictions
 from logistics.domain.lanes import Histogram, LaneStats
 from tests.factories import shipment_event
 from tests.integration.dashboard.support import Stack, deps, load_app, stack_environment
@@ -69,3 +70,21 @@ def test_prediction_of_a_shipment_under_way(client: Client, laned: Stack) -> Non
     missing = client.http.get("/api/v1/shipments/nope/prediction",
                               headers={"Authorization": f"Bearer {laned.keys[M]}"})
     assert missing.status_code == 404
+
+
+def test_the_original_prediction_is_shown_next_to_the_current_one(client: Client, laned: Stack) -> None:
+    path = "/api/v1/shipments/s1/prediction"
+    assert json.loads(get(client, laned, path).body)["original"] is None  # none made by the notifier yet
+    first = {"likely": "2026-11-21", "earliest": "2026-11-21", "latest": "2026-11-22", "basis": "carrier",
+             "samples": 9, "carrier_eta": "2026-11-22", "trending_late": False, "made_at": "2026-11-19T08:00:00+00:00",
+             "likely_at": "2026-11-21T12:00:00+00:00"}
+    told = DynamoDBToldPredictions(laned.dynamodb, laned.env["LANES_TABLE"])
+    told.record_original(M, "s1", first)
+    told.record_original(M, "s1", {**first, "likely": "2026-12-24"})  # kept once: a later one changes nothing
+
+    body = json.loads(get(client, laned, path).body)
+    assert body["original"] == first and body["prediction"]["likely"] == "2026-11-22"
+    detail = json.loads(get(client, laned, "/api/v1/shipments/s1").body)
+    assert detail["original"] == first and detail["prediction"] == body["prediction"]
+    html = get(client, laned, "/shipments/s1").body.decode()
+    assert '<span id="original-prediction">2026-11-21 (2026-11-21 to 2026-11-22), made 2026-11-19</span>' in html
