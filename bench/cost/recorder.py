@@ -13,7 +13,10 @@ each DynamoDB data-plane operation (``X-Amz-Target: DynamoDB_20120810.<Op>``) is
 * reads are costed from the response (the items returned, ``ConsistentRead``). A read that returns less
   than it reads (``ProjectionExpression``, ``Select``, a filter) is billed on the whole items read, so the
   proxy repeats it without those for the costing;
-* table descriptions (key schema, indexes, projections) come from DescribeTable, cached.
+* table descriptions (key schema, indexes, projections) come from DescribeTable, cached;
+* writes can also be tallied per *kind* of item: ``kind_of(table, key)`` (a constructor argument) names the
+  kind of each written item from its key (LanesTable's aggregates vs its per-shipment predictions, say);
+  an item of no kind (None) counts only in its table.
 
 The proxy's own calls (prefetch, repeats, DescribeTable) go straight to the upstream and are not counted.
 
@@ -92,6 +95,7 @@ class Meter:
         self.indexes: dict[tuple[str, str], Tally] = {}
         self.operations: Counter[tuple[str, str]] = Counter()
         self.unrecorded: Counter[str] = Counter()  # control-plane and other requests seen while recording
+        self.kinds: dict[tuple[str, str], Tally] = {}  # (table, kind of item) -> its share of the table's writes
 
     def _table(self, table: str) -> Tally:
         return self.tables.setdefault(table, Tally())
@@ -107,13 +111,19 @@ class Meter:
             if index is not None:
                 self._index(table, index).requests += 1
 
-    def write(self, table: str, cost: WriteCost, size: int = 0) -> None:
-        """One item written (or a failed conditional write) of billed ``size``, and its index maintenance."""
+    def write(self, table: str, cost: WriteCost, size: int = 0, kind: str | None = None) -> None:
+        """One item written (or a failed conditional write) of billed ``size``, and its index maintenance;
+        with a ``kind``, also counted (item and indexes) under that kind of the table's items."""
         with self._lock:
             tally = self._table(table)
             tally.write_units += cost.table_units
             tally.items_written += 1
             tally.bytes_written += size
+            if kind is not None:
+                share = self.kinds.setdefault((table, kind), Tally())
+                share.write_units += cost.table_units + sum(cost.index_units.values())
+                share.items_written += 1
+                share.bytes_written += size
             for name, units in cost.index_units.items():
                 index = self._index(table, name)
                 index.write_units += units
@@ -137,11 +147,14 @@ class Meter:
             self.indexes.clear()
             self.operations.clear()
             self.unrecorded.clear()
+            self.kinds.clear()
 
     def snapshot(self) -> dict[str, Any]:
-        """``{"tables": {name: {...tally, "operations": {...}, "indexes": {name: {...tally}}}}, "unrecorded": ...}``.
+        """``{"tables": {name: {...tally, "operations": {...}, "indexes": {name: {...tally}},
+        "kinds": {kind: {...tally}}}}, "unrecorded": ...}``.
 
-        A table's ``write_units`` / ``read_units`` are its own; its indexes' are listed under ``indexes``.
+        A table's ``write_units`` / ``read_units`` are its own; its indexes' are listed under ``indexes``. A
+        kind's ``write_units`` include the index maintenance its items caused.
         """
         with self._lock:
             names = sorted({*self.tables, *(t for t, _ in self.indexes)})
@@ -150,6 +163,7 @@ class Meter:
                 row: dict[str, Any] = asdict(self.tables.get(name, Tally()))
                 row["operations"] = {op: n for (t, op), n in sorted(self.operations.items()) if t == name}
                 row["indexes"] = {i: asdict(tally) for (t, i), tally in sorted(self.indexes.items()) if t == name}
+                row["kinds"] = {k: asdict(tally) for (t, k), tally in sorted(self.kinds.items()) if t == name}
                 tables[name] = row
             return {"tables": tables, "unrecorded": dict(self.unrecorded)}
 
@@ -355,8 +369,10 @@ class DynamoDBRecorder:
     """
 
     def __init__(self, upstream: str | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 recording: bool = False) -> None:
+                 recording: bool = False, kind_of: Callable[[str, Mapping[str, Any]], str | None] | None = None
+                 ) -> None:
         self.host = host
+        self.kind_of = kind_of  # (table, item key) -> the kind of item, for Meter.kinds
         self.port = port
         self.recording = recording
         self.meter = Meter()
@@ -521,7 +537,8 @@ class DynamoDBRecorder:
                 schema = self._side.schema(w.table, scope)
                 self.meter.write(w.table, write_cost(schema, w.old, w.new, transactional=w.transactional,
                                                      succeeded=w.succeeded),
-                                 max(item_size(w.old), item_size(w.new)))
+                                 max(item_size(w.old), item_size(w.new)),
+                                 self.kind_of(w.table, w.key) if self.kind_of else None)
         return response
 
     def _fetch_old(self, writes: Sequence[_Write], scope: tuple[str, str]) -> None:

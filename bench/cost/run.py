@@ -2,9 +2,14 @@
 the recording proxy, priced at on-demand rates.
 
 What runs: the simulator's default mix (2% duplicates, 2% late, 1% poison), by default 3,000 events offered
-in real time at 50 events/s (60 s) to the running platform. IngestFunction (both Kafka mappings) and
-NotifyFunction (ShipmentsTable's stream) run as on Lambda; schedules are off (the deferred sender's one
-Query every 5 minutes is noise per event).
+in real time at 50 events/s (60 s) to the running platform. IngestFunction (both Kafka mappings),
+NotifyFunction and LanesFunction (ShipmentsTable's stream, the latter in 60 s tumbling windows) run as on
+Lambda; the run ends only after every open window had its final invocation, so the lanes' merges are counted.
+Schedules are off (the outbox sweep and the estimate check cost per run, not per event).
+
+LanesTable's writes are also split by kind of item (the recorder's ``kind_of``): the lane aggregates
+(``L#``/``C#``/``D#``/``M#``, merged once per window) and the per-shipment predictions (``P#``: the original,
+once per shipment, and each revision told).
 
 The pacing matters: ingest folds the events of one batch per entity and writes each shipment's state
 once per batch. Produced first and consumed as fast as possible (``--rate 0``), batches hold 500 events
@@ -54,6 +59,16 @@ SECONDS_PER_MONTH = 30 * 24 * 3600
 DEFAULT_EVENTS = 3000  # 50 events/s x 60 s
 DEFAULT_RATE = 50.0
 DEFAULT_SEED = 7
+LANES_SUFFIX = "-lanes"
+AGGREGATES, PREDICTIONS, CURSORS = "aggregates", "predictions", "cursors"
+
+
+def lanes_kind(table: str, key: Mapping[str, Any]) -> str | None:
+    """The kind of a LanesTable item from its key (None for other tables): see the module's docstring."""
+    if not table.endswith(LANES_SUFFIX):
+        return None
+    prefix = str((key.get("aggregate") or {}).get("S", ""))[:2]
+    return {"P#": PREDICTIONS, "K#": CURSORS}.get(prefix, AGGREGATES)
 
 
 def usd_per_million_events(write_units_per_event: float, read_units_per_event: float) -> float:
@@ -99,9 +114,22 @@ def figures(snapshot: Mapping[str, Any], events: int, names: Mapping[str, str] |
             if tally["items_written"] else 0,
             "operations": tally["operations"],
             "indexes": indexes,
+            "kinds": {kind: {"write_units_per_event": k["write_units"] / events,
+                             "items_written_per_event": k["items_written"] / events,
+                             "mean_item_bytes_written": round(k["bytes_written"] / k["items_written"])
+                             if k["items_written"] else 0}
+                      for kind, k in tally.get("kinds", {}).items()},
         }
     wu, ru = total_w / events, total_r / events
+    lanes = next((t for t in tables.values() if t["physical_name"].endswith(LANES_SUFFIX)), None)
+    kinds = lanes["kinds"] if lanes else {}
     return {
+        "lanes": {"write_units_per_event": lanes["write_units_per_event"] if lanes else 0.0,
+                  "read_units_per_event": lanes["read_units_per_event"] if lanes else 0.0,
+                  **{f"{kind}_write_units_per_event": kinds.get(kind, {}).get("write_units_per_event", 0.0)
+                     for kind in (AGGREGATES, PREDICTIONS)},
+                  **{f"{kind}_items_written_per_event": kinds.get(kind, {}).get("items_written_per_event", 0.0)
+                     for kind in (AGGREGATES, PREDICTIONS)}},
         "events": events,
         "prices": {"usd_per_million_write_units": USD_PER_MILLION_WRITE_UNITS,
                    "usd_per_million_read_units": USD_PER_MILLION_READ_UNITS, "region": "us-east-1",
@@ -140,7 +168,7 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     try:
         endpoint = emulator.start()
         dynamodb, upstream, measured_on = _start_dynamodb(endpoint)
-        recorder = DynamoDBRecorder(upstream)
+        recorder = DynamoDBRecorder(upstream, kind_of=lanes_kind)
         # Given endpoints: the platform's choose_dynamodb takes them as they are, starts no DynamoDB of its own,
         # deploys through the proxy and hands both variables to the functions.
         os.environ[ENDPOINT_VARIABLE] = recorder.start()
@@ -243,14 +271,17 @@ def _wait_assigned(platform: Any, timeout_s: float = 60) -> None:
 
 def _wait_idle(platform: Any, recorder: DynamoDBRecorder, produced: int, timeout_s: float,
                quiet_s: float = 2.0) -> None:
-    """Until the Kafka mappings committed every record, the stream mappings have nothing pending, and no
-    DynamoDB request went through the proxy for ``quiet_s`` (the notifier's last writes are done)."""
+    """Until the Kafka mappings committed every record, the stream mappings have nothing pending and no
+    tumbling window open (LanesFunction's last merges are done), and no DynamoDB request went through the proxy
+    for ``quiet_s`` (the notifier's last writes are done)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         committed = sum(sum(m.committed_offsets().values()) for m in platform.kafka_mappings)
-        pending = sum(s["pending"] for m in platform.stream_mappings for s in m.status()["shards"].values())
+        statuses = [m.status() for m in platform.stream_mappings]
+        pending = sum(s["pending"] for status in statuses for s in status["shards"].values())
+        windows = sum(len(status.get("windows") or {}) for status in statuses)
         quiet = time.monotonic() - recorder.last_activity >= quiet_s
-        if committed >= produced and pending == 0 and quiet:
+        if committed >= produced and pending == 0 and windows == 0 and quiet:
             return
         time.sleep(0.2)
     raise TimeoutError(f"the pipeline was not idle after {timeout_s}s")
@@ -262,7 +293,8 @@ def report(result: Mapping[str, Any]) -> list[str]:
     lines = [f"[cost] DynamoDB measured on: {result.get('dynamodb', 'unknown')}"
              + (f", commit {result['commit']}" if result.get("commit") else ""),
              f"[cost] {result['events']} events (seed {result['seed']}, {result['mix']}; {result['pacing']}, "
-             f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction, DynamoDB on-demand us-east-1",
+             f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction + LanesFunction, DynamoDB "
+             "on-demand us-east-1",
              f"[cost] {'table / index':34} {'WRU/event':>10} {'RRU/event':>10} {'$/M events':>11}"
              f"   items written/event, mean billed size"]
     for name, t in result["tables"].items():
@@ -276,12 +308,20 @@ def report(result: Mapping[str, Any]) -> list[str]:
         for index, i in t["indexes"].items():
             lines.append(f"[cost]   {index:32} {i['write_units_per_event']:10.2f} {i['read_units_per_event']:10.2f} "
                          f"{i['usd_per_million_events']:11.2f}")
+        for kind, k in t.get("kinds", {}).items():
+            lines.append(f"[cost]   {'items: ' + kind:32} {k['write_units_per_event']:10.3f} {'':>10} {'':>11}   "
+                         f"{k['items_written_per_event']:.3f} x {k['mean_item_bytes_written']} B")
     lines.append(f"[cost] {'total':34} {total['write_units_per_event']:10.2f} {total['read_units_per_event']:10.2f} "
                  f"{total['usd_per_million_events']:11.2f}")
     lines.append(f"[cost] at {REFERENCE_RATE_EPS:,} events/s for 30 days: "
                  f"${total['monthly_usd_at_10k_eps']:,.0f}/month in one region, "
                  f"${total['monthly_usd_at_10k_eps_one_replica']:,.0f}/month with one Global Tables replica "
                  "(writes x2)")
+    lanes = result.get("lanes")
+    if lanes:
+        lines.append(f"[cost] lanes add {lanes['write_units_per_event']:.3f} write units per event: aggregates "
+                     f"(LanesFunction's per-window merges) {lanes['aggregates_write_units_per_event']:.3f}, "
+                     f"predictions (P#: originals and revisions told) {lanes['predictions_write_units_per_event']:.3f}")
     if result.get("costing_errors"):
         lines.append(f"[cost] WARNING: {len(result['costing_errors'])} requests could not be costed: "
                      f"{result['costing_errors'][:3]}")

@@ -50,3 +50,33 @@ def test_results_are_merged_under_cost(tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == {"ingest": {"eps": 1}, "cost": {"total": {"write_units_per_event": 8}}}
     write_results({"x": 1}, tmp_path / "new" / "latest.json")
     assert json.loads((tmp_path / "new" / "latest.json").read_text()) == {"cost": {"x": 1}}
+
+
+def test_lanes_writes_are_split_into_aggregates_and_predictions() -> None:
+    from bench.cost.capacity import WriteCost
+    from bench.cost.recorder import Meter
+    from bench.cost.run import AGGREGATES, PREDICTIONS, lanes_kind, report
+
+    assert lanes_kind("s-lanes", {"merchant_id": {"S": "m"}, "aggregate": {"S": "L#DHL|-|DE>Europe/Berlin"}}) \
+        == AGGREGATES
+    assert lanes_kind("s-lanes", {"merchant_id": {"S": "m"}, "aggregate": {"S": "P#s1"}}) == PREDICTIONS
+    assert lanes_kind("s-shipments", {"merchant_id": {"S": "m"}, "shipment_id": {"S": "s1"}}) is None
+    meter = Meter()
+    for _ in range(3):  # a 1.5 KB aggregate merged three times: 2 units each
+        meter.write("s-lanes", WriteCost(table_units=2), 1500, AGGREGATES)
+    meter.write("s-lanes", WriteCost(table_units=1), 300, PREDICTIONS)
+    meter.write("s-shipments", WriteCost(table_units=2, index_units={"by_x": 1}, index_writes={"by_x": 1}), 1400)
+
+    result = figures(meter.snapshot(), 100, {"s-lanes": "LanesTable", "s-shipments": "ShipmentsTable"})
+
+    kinds = result["tables"]["LanesTable"]["kinds"]
+    assert kinds[AGGREGATES] == {"write_units_per_event": 0.06, "items_written_per_event": 0.03,
+                                 "mean_item_bytes_written": 1500}
+    assert kinds[PREDICTIONS]["write_units_per_event"] == 0.01
+    assert result["tables"]["ShipmentsTable"]["kinds"] == {}
+    assert result["lanes"]["write_units_per_event"] == pytest.approx(0.07)
+    assert result["lanes"]["aggregates_write_units_per_event"] == 0.06
+    assert result["lanes"]["predictions_items_written_per_event"] == 0.01
+    lines = report({**result, "seed": 7, "mix": "m", "pacing": "p", "pipeline_seconds": 1.0})
+    assert "[cost] lanes add 0.070 write units per event: aggregates (LanesFunction's per-window merges) 0.060, " \
+           "predictions (P#: originals and revisions told) 0.010" in lines
