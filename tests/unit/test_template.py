@@ -247,7 +247,11 @@ def test_no_scan_permission_anywhere(resources: dict[str, Any]) -> None:
 def test_msk_and_secret_permissions_are_conditional_and_scoped(resources: dict[str, Any]) -> None:
     policies = resources["IngestFunction"]["Properties"]["Policies"]
     conditional = {p["Fn::If"][0]: p["Fn::If"][1] for p in policies if isinstance(p, dict) and "Fn::If" in p}
-    assert set(conditional) == {"UseMsk", "HasKafkaSecret"}
+    assert set(conditional) == {"UseMsk", "HasKafkaSecret", "UseSchemaRegistry", "UseMskSchemaRegistry"}
+    glue = json.dumps(conditional["UseSchemaRegistry"])  # the mappings read the registry with this role
+    assert "glue:GetSchemaVersion" in glue and '"*"' not in glue
+    failure_topic = json.dumps(conditional["UseMskSchemaRegistry"])  # and produce what they give up
+    assert "kafka-cluster:WriteData" in failure_topic and "${IngestFailureTopic}" in failure_topic
     msk = json.dumps(conditional["UseMsk"])
     for action in ("kafka-cluster:Connect", "kafka-cluster:ReadData", "kafka-cluster:AlterGroup"):
         assert action in msk
@@ -421,8 +425,22 @@ def test_replica_regions_must_include_deploy_region(template: dict[str, Any]) ->
 
 
 # ------------------------------------------------------------------------------------ triggers
+def test_dead_letters_mappings(resources: dict[str, Any]) -> None:
+    """The ingest mappings' failure topic is read back (only with the registry) and never is a source topic."""
+    for name, condition in (("DeadLettersMskMapping", "UseMskSchemaRegistry"),
+                            ("DeadLettersSelfManagedMapping", "UseSelfManagedSchemaRegistry")):
+        mapping = resources[name]
+        assert mapping["Condition"] == condition
+        props = mapping["Properties"]
+        assert props["Topics"] == [{"Ref": "IngestFailureTopic"}]
+        assert props["FunctionName"] == {"Ref": "DeadLettersFunction"}
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}
+    assert resources["DeadLettersFunction"]["Condition"] == "UseSchemaRegistry"
+
+
 def test_kafka_mappings(resources: dict[str, Any]) -> None:
-    esms = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+    esms = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+            and not n.startswith("DeadLetters")}  # the failure topic's reader: test_dead_letters_mappings
     assert set(esms) == set(KAFKA_MAPPINGS)
     group_ids = set()
     for name, (condition, topic) in KAFKA_MAPPINGS.items():
@@ -439,7 +457,10 @@ def test_kafka_mappings(resources: dict[str, Any]) -> None:
         assert props["MaximumRetryAttempts"] >= 0
         assert props["BisectBatchOnFunctionError"] is True
         assert "ProvisionedPollerConfig" in props, "Kafka error-handling controls need provisioned mode"
-        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}
+        # With the schema registry: a Kafka topic, whose messages carry the failed records (filed as dead
+        # letters by DeadLettersFunction); without it: the SQS queue (coordinates only).
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::If": [
+            "UseSchemaRegistry", {"Fn::Sub": "kafka://${IngestFailureTopic}"}, {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}]}
         # A filter would silently drop records it cannot match (non-UTF-8, empty): poison must reach
         # the function to be dead-lettered, so the Kafka mappings have none.
         assert "FilterCriteria" not in props
