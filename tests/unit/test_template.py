@@ -460,7 +460,8 @@ def test_kafka_mappings(resources: dict[str, Any]) -> None:
         # With the schema registry: a Kafka topic, whose messages carry the failed records (filed as dead
         # letters by DeadLettersFunction); without it: the SQS queue (coordinates only).
         assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::If": [
-            "UseSchemaRegistry", {"Fn::Sub": "kafka://${IngestFailureTopic}"}, {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}]}
+            "UseSchemaRegistry", {"Fn::Sub": "kafka://${IngestFailureTopic}"},
+            {"Fn::GetAtt": ["IngestFailureQueue", "Arn"]}]}
         # A filter would silently drop records it cannot match (non-UTF-8, empty): poison must reach
         # the function to be dead-lettered, so the Kafka mappings have none.
         assert "FilterCriteria" not in props
