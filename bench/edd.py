@@ -6,11 +6,13 @@ within its 60 s window). At every status change of a shipment under way, a predi
 statistics known at that moment and later compared with when the shipment was truly delivered:
 
 * inside: the true delivery date (customer's local date) lies in the predicted earliest..latest window;
-* MAE: hours between the most likely instant and the true delivery, next to the carrier's ETA (the middle of
-  its window, or of its date) for the same predictions.
+* MAE: hours between the most likely instant and the true delivery, next to the carrier's ETA for the same
+  predictions, as the same kind of instant (:func:`~logistics.domain.eta.eta_instant`: the middle of its
+  window, or local noon of its date; the ETA the shipment had when the prediction was made).
 
 Per lane family (origin country -> destination continent) and in total. Predictions made while nothing was
-learned yet (no statistics) are counted as "none" and left out of the figures.
+learned yet (no statistics) are counted as "without statistics" and left out of the figures. The total is
+written into bench/results/latest.json under "edd".
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import argparse
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bench.results import merge
 from local_runtime.simulator import MemorySink, NoiseShares, simulate
+from logistics.domain.eta import eta_instant
 from logistics.domain.events import ShipmentEvent
-from logistics.domain.lanes import LaneStats, delivery_stats, destination_of, lane_of, parse_utc, rollups
+from logistics.domain.lanes import LaneStats, delivery_stats, destination_of, lane_of, local_date, parse_utc, rollups
 from logistics.domain.prediction import Prediction, predict
 from logistics.domain.shipment import ShipmentState, step
 from logistics.domain.status import Status
@@ -67,9 +70,9 @@ class Backtest:
         names = rollups(lane_of(state))
         known = {n: self.stats[(state.merchant_id, n)] for n in names if (state.merchant_id, n) in self.stats}
         made = predict(state, known, now)
-        family = self.family(state)
         if made is None:
-            self.tallies[family].none += 1
+            self.tallies[self.family(state)].none += 1
+            self.tallies["all"].none += 1
             return
         self.pending[state.shipment_id].append((made, state))
 
@@ -80,30 +83,16 @@ class Backtest:
 
     def settle(self, delivered: ShipmentState) -> None:
         at = parse_utc(delivered.milestones[Status.DELIVERED.value])
-        tz = destination_of(delivered)
-        local = at.astimezone(ZoneInfo(tz) if tz != "-" else UTC).date()
+        local = local_date(at, destination_of(delivered))
         for made, state in self.pending.pop(delivered.shipment_id, []):
             for tally in (self.tallies[self.family(state)], self.tallies["all"]):
                 tally.made += 1
                 tally.inside += made.earliest <= local <= made.latest
                 tally.error_h += abs((made.likely_at - at).total_seconds()) / 3600
-                eta = carrier_eta_instant(state)
+                eta = eta_instant(state.eta, destination_of(state))
                 if eta is not None:
                     tally.carrier_n += 1
                     tally.carrier_error_h += abs((eta - at).total_seconds()) / 3600
-
-
-def carrier_eta_instant(state: ShipmentState) -> datetime | None:
-    """The carrier's ETA as an instant: the middle of its window, or noon of its date, where the customer is."""
-    eta = state.eta or {}
-    if not isinstance(eta.get("date"), str):
-        return None
-    tz = destination_of(state)
-    zone = ZoneInfo(tz) if tz != "-" else UTC
-    start, end = eta.get("window_start"), eta.get("window_end")
-    hour = (int(start[:2]) + int(end[:2])) / 2 if start and end else 12.0
-    day = datetime.fromisoformat(eta["date"]).replace(tzinfo=zone)
-    return (day + timedelta(hours=hour)).astimezone(UTC)
 
 
 def run(events: int, seed: int, concurrency: int) -> dict[str, Any]:
@@ -146,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         print(f"  {family:<{width}}  {f['predictions']:>11,}  {f['inside_window'] or 0:>14.1%}  "
               f"{f['mae_hours'] or 0:>5.1f}  {f['carrier_eta_mae_hours'] or 0:>17.1f}")
+    if "all" in figures:
+        merge("edd", {"events": args.events, "seed": args.seed, **figures["all"]})
     print(json.dumps({"edd": figures["all"]} if "all" in figures else {}))
 
 

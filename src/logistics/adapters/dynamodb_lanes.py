@@ -18,7 +18,7 @@ from logistics.domain.lanes import LaneStats
 
 APPLIED_KEPT = 32  # window tokens remembered per item: a retried final invocation comes soon after the first
 _ATTEMPTS = 8  # optimistic-concurrency retries (two shards finishing windows of one lane at once)
-_STATS_FIELDS = ("delivered", "on_time", "with_eta", "hist", "days")
+_STATS_FIELDS = ("delivered", "on_time", "with_eta", "hist", "days", "resid")
 
 
 def _conflict(error: ClientError) -> bool:

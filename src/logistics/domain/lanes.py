@@ -94,7 +94,7 @@ class Histogram:
             merged[b] = merged.get(b, 0) + n
         return type(self)(merged)
 
-    def quantile(self, q: float, *, above: float = 0.0) -> float | None:
+    def quantile(self, q: float, *, above: float = -math.inf) -> float | None:
         """The ``q`` quantile in hours, among durations longer than ``above`` (None when there are none).
 
         Within a bucket durations are taken as spread geometrically (evenly in a bucket reaching zero or below);

@@ -98,6 +98,8 @@ def _timezone(customer: dict[str, Any] | None) -> str | None:
 
 def _with_lead(leads: dict[str, int], status: Status, eta: dict[str, Any] | None, customer: dict[str, Any] | None,
                at: str) -> dict[str, int]:
+    if status in TERMINAL:  # nothing is predicted from an end
+        return leads
     lead = lead_hours(eta, _timezone(customer), at)
     return leads if lead is None else {**leads, status.value: lead}
 
