@@ -57,6 +57,10 @@ def _b64(data: bytes | bytearray | str) -> str:
 
 def attribute_value_to_json(av: Mapping[str, Any]) -> dict[str, Any]:
     """One typed DynamoDB attribute value (``{"S": "x"}``) made JSON-safe (binary -> base64)."""
+    if not av:
+        # DynamoDB Local's stream images carry an empty map as a bare {} (its GetItem says {"M": {}}, and an
+        # empty list keeps its {"L": []}), so a bare {} can only have been an empty map.
+        return {"M": {}}
     if len(av) != 1:
         raise ValueError(f"not a DynamoDB attribute value: {av!r}")
     ((tag, val),) = av.items()

@@ -230,3 +230,10 @@ def test_helpers() -> None:
     assert attribute_value_to_json({"B": "AAE="}) == {"B": "AAE="}  # already base64 stays as is
     with pytest.raises(ValueError):
         attribute_value_to_json({"S": "a", "N": "1"})
+
+
+def test_dynamodb_local_bare_empty_map_is_an_empty_map() -> None:
+    # DynamoDB Local's GetRecords gives an empty map attribute as {} (measured); Lambda's event says {"M": {}}.
+    image = {"k": {"S": "a"}, "m": {}, "l": {"L": []}, "n": {"M": {"inner": {}}}}
+    assert {k: attribute_value_to_json(v) for k, v in image.items()} == {
+        "k": {"S": "a"}, "m": {"M": {}}, "l": {"L": []}, "n": {"M": {"inner": {"M": {}}}}}
