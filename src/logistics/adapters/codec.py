@@ -90,6 +90,10 @@ def shipment_item(state: ShipmentState) -> dict[str, Any]:
     """The ShipmentsTable item of a state, with the index keys of docs/ARCHITECTURE.md."""
     item = asdict(state)
     item["recent_event_ids"] = list(state.recent_event_ids)
+    if not state.eta_leads:
+        # No empty map: DynamoDB Local's stream sends one as a bare {} (no "M"), which the local stream reader
+        # rejects (checked by hand); left out, it loads as {} again.
+        del item["eta_leads"]
     item.update(
         geo=state.geo,
         needs_attention=state.needs_attention,

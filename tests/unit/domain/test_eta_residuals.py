@@ -192,3 +192,10 @@ def test_an_eta_already_passed_looks_only_at_later_deliveries_and_without_one_re
     assert predict(under_way({"date": "2026-11-23"}), stats, eta + timedelta(days=30)) is None
     without = predict(under_way(None), stats, datetime(2026, 11, 20, 9, tzinfo=UTC))
     assert without is not None and without.method == FROM_STATUS and without.carrier_eta is None
+
+
+def test_a_state_without_eta_leads_stores_no_empty_map() -> None:
+    state = fold([ev("e1", Status.CREATED, 0)]).state
+    assert state is not None and state.eta_leads == {}
+    item = shipment_item(state)
+    assert "eta_leads" not in item and shipment_from_item(from_attributes(to_attributes(item))) == state
