@@ -77,7 +77,7 @@ test-fast: $(STAMP) $(COMPOSE_SPEC)
 	$(BIN)/pytest -m "not slow and not browser" -x -q
 
 demo: $(STAMP) dynamodb-local
-	$(BIN)/logistics up --simulate --parameter-overrides KafkaSchemaRegistry=Enabled
+	$(BIN)/logistics up --simulate
 
 # MiniStack pins its own botocore: an environment of its own. With AWS_ENDPOINT_URL set (a real LocalStack) the
 # suite uses that endpoint and MiniStack is not started (docs/LOCALSTACK.md).

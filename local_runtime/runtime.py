@@ -21,6 +21,7 @@ from local_runtime.apigateway import ApiGatewayServer
 from local_runtime.cloudformation import FunctionSpec, Template, load_template
 from local_runtime.cloudformation.api_events import api_routes
 from local_runtime.deploy import Deployment, create_kafka_topics, deploy_template, kafka_topics
+from local_runtime.deploy.glue import delete_registries
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.kafka.pollers import KafkaPollers
@@ -106,6 +107,10 @@ class PlatformOptions:
     # the DynamoDB Streams mappings, Kafka mappings and schedules invoke through its Invoke API (local_runtime/remote).
     functions_in_emulator: bool = False
     emulator_python: str | None = None  # the interpreter the emulator runs functions with (MiniStack's own)
+    # Delete the stack's Glue schema registries at stop (its tables and queues stay): for an AWS endpoint that
+    # outlives many stacks (a test session's moto allows 10 registries per account). Off for `logistics up`:
+    # records in a persistent broker name their registry's version ids, which a new registry would not have.
+    delete_registries_on_stop: bool = False
 
 
 class LocalPlatform:
@@ -131,6 +136,7 @@ class LocalPlatform:
         self.schedules: ScheduleRunner | None = None
         self.emulator: EmulatorFunctions | None = None  # functions_in_emulator: what was deployed there
         self.metrics: MetricsPublisher | None = None  # the mappings' MetricsConfig, on the local CloudWatch
+        self._registries_deleted = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, *, mappings: bool = True) -> LocalPlatform:
@@ -342,11 +348,22 @@ class LocalPlatform:
             self.logs.flush(min(1.0, left() or 1.0))  # while the endpoint still runs
             self.logs.close(timeout_s=0.5)
             self.logs = None
+        if self.options.delete_registries_on_stop:
+            self._delete_registries()
         services: list[ManagedProcess] = [self.kafka]
         if self.dynamodb is not None and self.dynamodb.embedded is not None:
             services.append(self.dynamodb.embedded)
         services.append(self.aws)
         stop_together(services, left(_MIN_GRACE_S))
+
+    def _delete_registries(self) -> None:
+        if self.deployment is None or self._registries_deleted:
+            return
+        self._registries_deleted = True  # a second stop finds the endpoint possibly gone
+        try:
+            delete_registries(self.client("glue"), self.deployment.resources.values())
+        except Exception as exc:  # the endpoint gone: nothing left to delete on it
+            log.warning("schema registries not deleted: %s", exc)
 
     def __enter__(self) -> LocalPlatform:
         return self.start()

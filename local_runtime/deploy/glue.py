@@ -5,11 +5,13 @@ A version is registered only if it keeps the schema's compatibility mode: moto s
 for JSON Schema the BACKWARD check (:mod:`.json_compat`) runs here first and a breaking version is refused
 with :class:`~local_runtime.deploy.json_compat.IncompatibleSchema` saying which change breaks it.
 Re-applying is idempotent: an existing registry, schema or identical version is found, not duplicated.
+:func:`delete_registries` is the teardown: it deletes the registries a deployment created (with their schemas).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +20,7 @@ from botocore.exceptions import ClientError
 from local_runtime.cloudformation import DeployedResource, Resource, Template, TemplateError
 from local_runtime.deploy.json_compat import IncompatibleSchema, backward_problems
 
-__all__ = ["CreateRegistry", "CreateSchema", "RegisterSchemaVersion", "apply_glue", "plan_glue"]
+__all__ = ["CreateRegistry", "CreateSchema", "RegisterSchemaVersion", "apply_glue", "delete_registries", "plan_glue"]
 
 _BACKWARD_MODES = ("BACKWARD", "BACKWARD_ALL", "FULL", "FULL_ALL")
 
@@ -180,3 +182,24 @@ def _register(glue: Any, registry: str, schema_name: str, definition: str) -> di
                                        SchemaDefinition=definition)
     arn = glue.get_schema(SchemaId={"RegistryName": registry, "SchemaName": schema_name})["SchemaArn"]
     return {"SchemaArn": arn, "SchemaVersionId": res["SchemaVersionId"]}
+
+
+def delete_registries(glue: Any, resources: Iterable[DeployedResource]) -> list[str]:
+    """Delete the ``AWS::Glue::Registry`` resources among ``resources`` (DeleteRegistry takes their schemas and
+    versions with them); returns the names deleted. One already gone is skipped.
+
+    The teardown of a stack on a long-lived endpoint: moto allows 10 registries per account, so an endpoint
+    that outlives many stacks (a test session's) runs out unless each stack deletes its own.
+    """
+    deleted: list[str] = []
+    for resource in resources:
+        if resource.resource_type != "AWS::Glue::Registry":
+            continue
+        try:
+            glue.delete_registry(RegistryId={"RegistryName": resource.physical_id})
+        except ClientError as exc:
+            if _code(exc) != "EntityNotFoundException":
+                raise
+            continue
+        deleted.append(resource.physical_id)
+    return deleted
