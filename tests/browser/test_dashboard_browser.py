@@ -50,7 +50,8 @@ class Pipeline:
             aws_endpoint=moto_endpoint, kafka_bootstrap=kafka_bootstrap,
             parameter_overrides={"ShipmentTopic": self.topics["shipment-events"],
                                  "WarehouseTopic": self.topics["warehouse-events"],
-                                 "IngestConsumerGroupId": f"ui-{suffix}"})).start()
+                                 "IngestConsumerGroupId": f"ui-{suffix}",
+                                 "KafkaSchemaRegistry": "Disabled"})).start()  # its producer sends plain JSON
         self.producer = Producer({"bootstrap.servers": kafka_bootstrap})
         self.produced: Counter[str] = Counter()
 

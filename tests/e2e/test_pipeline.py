@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def pipeline(moto_endpoint: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[Pipeline]:
-    p = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path)
+    # The default path of `logistics up`: the registry on, producers framing (Pipeline.produce).
+    p = Pipeline(moto_endpoint, kafka_bootstrap, tmp_path, parameter_overrides={"KafkaSchemaRegistry": "Enabled"})
     yield p
     p.close()
 

@@ -15,13 +15,15 @@ from local_runtime.invoke import Invoker
 from local_runtime.services.aws import aws_env, service_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
+PLAIN_JSON = {"KafkaSchemaRegistry": "Disabled"}  # these stacks' records are plain JSON
 
 
 class Stack:
     """The template deployed under a unique stack name, with clients and an in-process invoker."""
 
     def __init__(self, endpoint: str, name: str) -> None:
-        template = load_template(ROOT / "template.yaml", config_env="local", stack_name=name, endpoint_url=endpoint)
+        template = load_template(ROOT / "template.yaml", config_env="local", stack_name=name, endpoint_url=endpoint,
+                                 parameter_overrides=PLAIN_JSON)
         self.deployment, self.template = deploy_template(template, endpoint_url=endpoint)
         self.endpoint = endpoint
         self.region = self.template.context.region

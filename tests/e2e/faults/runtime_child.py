@@ -44,7 +44,7 @@ def main() -> None:
         template=ROOT / "template.yaml",
         stack_name=f"e2e-{suffix}",
         parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
-                             "IngestConsumerGroupId": f"ingest-{suffix}"},
+                             "IngestConsumerGroupId": f"ingest-{suffix}", "KafkaSchemaRegistry": "Disabled"},
         dashboard_port=None,
         state_dir=args.state_dir,
         aws_endpoint=args.aws_endpoint,

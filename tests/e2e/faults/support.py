@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ from local_runtime.demo.webhook_sink import WebhookSink
 from local_runtime.esm.dynamodb.events import build_stream_record
 from local_runtime.runtime import LocalPlatform, PlatformOptions
 from local_runtime.services import aws
-from local_runtime.simulator.noise import NoiseShares
+from local_runtime.simulator.noise import OVERSIZED, NoiseShares
+from local_runtime.simulator.producer import KafkaSink, Sink
+from local_runtime.simulator.registry import registry_topics, with_registry
 from local_runtime.simulator.run import simulate
 from local_runtime.simulator.world import merchant_records
 from logistics.adapters.codec import from_attributes
@@ -93,8 +95,14 @@ class Deployed:
     def of(cls, platform: LocalPlatform) -> Deployed:
         template, deployment = platform.template, platform.deployment
         assert template is not None and deployment is not None and platform.dynamodb is not None
-        groups = [(str(spec.consumer_group_id), list(spec.topics)) for spec in template.event_source_mappings()
-                  if spec.enabled and spec.kind in ("MSK", "SelfManagedKafka")]
+        mappings = template.event_source_mappings()
+        # The kafka:// on-failure topics (the registry's refusals) are the platform's own, not the producers':
+        # what they carry is checked as dead letters, not against what was produced.
+        failure_topics = {spec.on_failure.target for spec in mappings
+                          if spec.on_failure is not None and spec.on_failure.kind == "kafka"}
+        groups = [(str(spec.consumer_group_id), list(spec.topics)) for spec in mappings
+                  if spec.enabled and spec.kind in ("MSK", "SelfManagedKafka")
+                  and not set(spec.topics) <= failure_topics]
         return cls(
             region=platform.region,
             bootstrap=platform.kafka.bootstrap_servers,
@@ -304,9 +312,13 @@ class Pipeline:
         settings: dict[str, Any] = {
             "template": ROOT / "template.yaml",
             "stack_name": f"e2e-{suffix}",
+            # Plain JSON producers unless a test turns the registry on (then its refusals go to a topic of
+            # this stack's own, and the stack's registry is deleted at close: moto allows 10 per account).
             "parameter_overrides": {"ShipmentTopic": self.topics[0], "WarehouseTopic": self.topics[1],
-                                    "IngestConsumerGroupId": f"ingest-{suffix}",
+                                    "IngestConsumerGroupId": f"ingest-{suffix}", "KafkaSchemaRegistry": "Disabled",
+                                    "IngestFailureTopic": f"ingest-failures-{suffix}",
                                     **options.pop("parameter_overrides", {})},
+            "delete_registries_on_stop": True,
             "dashboard_port": None,
             "state_dir": state_dir,
             "aws_endpoint": moto_endpoint,
@@ -330,8 +342,24 @@ class Pipeline:
         assert self.platform.template is not None
         return self.resource.Table(self.platform.template.physical_name(logical_id))
 
+    @property
+    def registry(self) -> bool:
+        """Whether the stack's ingest mappings validate with the schema registry (producers then frame)."""
+        return self.platform.template is not None and registry_topics(self.platform.template) is not None
+
+    def producer(self) -> Sink:
+        """A producer as the platform's own simulator makes one: framing with the stack's registry when its
+        mappings declare one (values the registry refuses are sent raw, as a rogue producer would)."""
+        assert self.platform.template is not None
+        return with_registry(KafkaSink(self.platform.kafka.bootstrap_servers), self.platform.template,
+                             self.platform.client("glue"))
+
     def produce(self, count: int, seed: int, shares: NoiseShares, rate: float | None = None, **kwargs: Any) -> Any:
-        return simulate(self.platform.kafka.bootstrap_servers, rate=rate, count=count, seed=seed, shares=shares,
+        if self.registry:
+            # A registry producer re-encodes each value, so an oversized value that is only whitespace-padded
+            # (one variant of that poison kind) arrives compact and valid: not poison on this path.
+            shares = replace(shares, poison_kinds=tuple(k for k in shares.poison_kinds if k[0] != OVERSIZED))
+        return simulate(self.producer(), rate=rate, count=count, seed=seed, shares=shares,
                         topics=self.topics, progress=False, **kwargs)
 
     def committed(self) -> dict[str, int]:

@@ -67,7 +67,7 @@ def deploy_tables(endpoint_url: str, stack_name: str, parameters: dict[str, str]
     environment variables."""
     template = load_template(
         ROOT / "template.yaml", config_env="local", stack_name=stack_name, endpoint_url=endpoint_url,
-        parameter_overrides=parameters or {},
+        parameter_overrides={"KafkaSchemaRegistry": "Disabled", **(parameters or {})},
     )
     deployment, _ = deploy_template(template, endpoint_url=endpoint_url)
     ids = deployment.physical_ids()

@@ -54,7 +54,7 @@ def test_registry_refusals_are_filed_as_dead_letters_with_their_bytes(moto_endpo
         template=ROOT / "template.yaml", stack_name=f"reg-dlq-{suffix}", dashboard_port=None, state_dir=tmp_path,
         aws_endpoint=moto_endpoint, kafka_bootstrap=kafka_bootstrap, schedules=False, partitions=1,
         parameter_overrides={**topics, "KafkaSchemaRegistry": "Enabled", "IngestConsumerGroupId": f"g-{suffix}"},
-        consumer_config={"session.timeout.ms": 6000}))
+        consumer_config={"session.timeout.ms": 6000}, delete_registries_on_stop=True))
     platform.start()
     try:
         assert platform.template is not None

@@ -41,12 +41,12 @@ def test_delivery_stats_are_read_through_the_registry_sink() -> None:
 
 
 def test_the_project_template_names_its_registry_only_when_enabled() -> None:
-    template = load_template(ROOT / "template.yaml", config_env="local")
-    assert registry_topics(template) is None  # KafkaSchemaRegistry=Disabled in samconfig's local env
+    disabled = load_template(ROOT / "template.yaml", config_env="local",
+                             parameter_overrides={"KafkaSchemaRegistry": "Disabled"})
+    assert registry_topics(disabled) is None
     sink = MemorySink()
-    assert with_registry(sink, template, glue_client=None) is sink
-    enabled = load_template(ROOT / "template.yaml", config_env="local",
-                            parameter_overrides={"KafkaSchemaRegistry": "Enabled"})
+    assert with_registry(sink, disabled, glue_client=None) is sink
+    enabled = load_template(ROOT / "template.yaml", config_env="local")  # samconfig's local env: Enabled
     assert registry_topics(enabled) == ("logistics-local-events", frozenset({"shipment-events", "warehouse-events"}))
 
 
