@@ -7,7 +7,7 @@
   None for a real LocalStack, whose Lambda image gets wheels for the template's runtime and architecture.
 * ``glue_endpoint`` - where the template's Glue Schema Registry goes: the emulator when it serves Glue's
   registry API, else a moto server for Glue alone (``AWS_ENDPOINT_URL_GLUE``; MiniStack 1.5.33 has no registry,
-  docs/LOCALSTACK.md). Only the deploy uses it: the Kafka mapping's schema validation is off by default.
+  docs/LOCALSTACK.md). Only the deploy uses it: the suite's stacks turn the Kafka mapping's schema validation off.
 * ``dynamodb_endpoint`` - overrides the suite-wide DynamoDB Local: here DynamoDB must be the emulator's own, since
   the emulator's poller reads its own tables' streams.
 
