@@ -76,7 +76,8 @@ def _platform(endpoint: str | None, bootstrap: str | None, tag: str, **kw: Any) 
     platform = TimedPlatform(PlatformOptions(
         template=ROOT / "template.yaml", stack_name=f"bench-{tag}", aws_endpoint=endpoint,
         kafka_bootstrap=bootstrap, parameter_overrides={"ShipmentTopic": topics[0], "WarehouseTopic": topics[1],
-                                                        "IngestConsumerGroupId": f"bench-{tag}"},
+                                                        "IngestConsumerGroupId": f"bench-{tag}",
+                                                        "KafkaSchemaRegistry": "Disabled"},  # plain JSON
         **{"dashboard_port": None, **kw}))
     platform.topics = topics  # type: ignore[attr-defined]
     return platform
