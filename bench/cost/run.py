@@ -7,6 +7,11 @@ NotifyFunction and LanesFunction (ShipmentsTable's stream, the latter in 60 s tu
 Lambda; the run ends only after every open window had its final invocation, so the lanes' merges are counted.
 Schedules are off (the outbox sweep and the estimate check cost per run, not per event).
 
+The stack runs as deployed: the template's schema registry is on by default, so the simulator's events are
+framed by the registry serializer (``local_runtime.simulator.registry.with_registry``, as ``make demo`` does);
+its poison share is sent raw, refused by the ingest mappings and filed by DeadLettersFunction from the
+failure topic. Plain JSON to a registry-validating mapping would be refused whole and measure nothing.
+
 LanesTable's writes are also split by kind of item (the recorder's ``kind_of``): the lane aggregates
 (``L#``/``C#``/``D#``/``M#``, merged once per window) and the per-shipment predictions (``P#``: the original,
 once per shipment, and each revision told).
@@ -152,6 +157,7 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
     from local_runtime.runtime import LocalPlatform, PlatformOptions
     from local_runtime.services.aws import EmbeddedAws, environ_overlay
     from local_runtime.simulator.producer import KafkaSink
+    from local_runtime.simulator.registry import with_registry
     from local_runtime.simulator.run import simulate
 
     tag = uuid.uuid4().hex[:6]
@@ -181,7 +187,8 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
         platform.start(mappings=False)
         _check_routing(platform, recorder.url, upstream)
         seed_merchants(platform, webhooks)
-        sink = KafkaSink(platform.kafka.bootstrap_servers)
+        producer = KafkaSink(platform.kafka.bootstrap_servers)
+        sink = with_registry(producer, platform.template, platform.client("glue"))
         if rate > 0:
             platform.start_mappings()
             _wait_assigned(platform)  # a consumer group's first join takes seconds
@@ -189,20 +196,21 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
             recorder.recording = True
             started = time.monotonic()
             summary = simulate(sink, rate=rate, count=events, seed=seed, topics=topics, progress=False, truth=False)
-            sink.close()
+            producer.close()
         else:
             summary = simulate(sink, rate=None, count=events, seed=seed, topics=topics, progress=False, truth=False)
-            sink.close()
+            producer.close()
             recorder.reset()
             recorder.recording = True
             started = time.monotonic()
             platform.start_mappings()
-        _wait_idle(platform, recorder, summary.produced, timeout_s)
+        _wait_idle(platform, recorder, summary.produced, set(topics), timeout_s)
         elapsed = time.monotonic() - started
         recorder.recording = False
         snapshot = recorder.meter.snapshot()
         assert platform.deployment is not None
         names = {r.physical_id: logical for logical, r in platform.deployment.resources.items()}
+        registry = sink is not producer
         errors = list(recorder.errors)
     finally:
         restore.close()
@@ -216,7 +224,8 @@ def measure(events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED, rate: float 
                            f"bypassed it ({ENDPOINT_VARIABLE} not honoured?)")
     pacing = (f"offered at {rate:g} events/s" if rate > 0
               else "produced first, then consumed as fast as the pipeline goes")
-    result.update(seed=seed, mix="simulator default (2% duplicates, 2% late, 1% poison)", pacing=pacing,
+    result.update(schema_registry=registry, seed=seed, pacing=pacing,
+                  mix="simulator default (2% duplicates, 2% late, 1% poison)",
                   pipeline_seconds=round(elapsed, 1), dynamodb=measured_on, commit=_commit(),
                   unrecorded_requests=snapshot["unrecorded"], costing_errors=errors)
     return result
@@ -269,19 +278,25 @@ def _wait_assigned(platform: Any, timeout_s: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _wait_idle(platform: Any, recorder: DynamoDBRecorder, produced: int, timeout_s: float,
+def _wait_idle(platform: Any, recorder: DynamoDBRecorder, produced: int, topics: set[str], timeout_s: float,
                quiet_s: float = 2.0) -> None:
-    """Until the Kafka mappings committed every record, the stream mappings have nothing pending and no
-    tumbling window open (LanesFunction's last merges are done), and no DynamoDB request went through the proxy
-    for ``quiet_s`` (the notifier's last writes are done)."""
+    """Until the mappings of the simulated ``topics`` committed every record, the other Kafka mappings (the
+    failure topic's reader) have caught up, the stream mappings have nothing pending and no tumbling window open
+    (LanesFunction's last merges are done), and no DynamoDB request went through the proxy for ``quiet_s`` (the
+    notifier's last writes are done)."""
     deadline = time.monotonic() + timeout_s
+    ingest = [m for m in platform.kafka_mappings if topics & set(m.spec.topics)]
+    others = [m for m in platform.kafka_mappings if not topics & set(m.spec.topics)]
     while time.monotonic() < deadline:
-        committed = sum(sum(m.committed_offsets().values()) for m in platform.kafka_mappings)
+        committed = sum(sum(m.committed_offsets().values()) for m in ingest)
+        # lag is refreshed by the mapping's own loop (every 0.5 s or when idle): best effort, hence quiet_s too
+        others_done = all(s["lag"] == 0 and s["buffered"] == 0 and s["retrying"] == 0
+                          for s in (m.status() for m in others))
         statuses = [m.status() for m in platform.stream_mappings]
         pending = sum(s["pending"] for status in statuses for s in status["shards"].values())
         windows = sum(len(status.get("windows") or {}) for status in statuses)
         quiet = time.monotonic() - recorder.last_activity >= quiet_s
-        if committed >= produced and pending == 0 and windows == 0 and quiet:
+        if committed >= produced and others_done and pending == 0 and windows == 0 and quiet:
             return
         time.sleep(0.2)
     raise TimeoutError(f"the pipeline was not idle after {timeout_s}s")
@@ -293,8 +308,8 @@ def report(result: Mapping[str, Any]) -> list[str]:
     lines = [f"[cost] DynamoDB measured on: {result.get('dynamodb', 'unknown')}"
              + (f", commit {result['commit']}" if result.get("commit") else ""),
              f"[cost] {result['events']} events (seed {result['seed']}, {result['mix']}; {result['pacing']}, "
-             f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction + LanesFunction, DynamoDB "
-             "on-demand us-east-1",
+             f"{result['pipeline_seconds']}s) through IngestFunction + NotifyFunction + LanesFunction"
+             f"{' + DeadLettersFunction' if result.get('schema_registry') else ''}, DynamoDB on-demand us-east-1",
              f"[cost] {'table / index':34} {'WRU/event':>10} {'RRU/event':>10} {'$/M events':>11}"
              f"   items written/event, mean billed size"]
     for name, t in result["tables"].items():
