@@ -36,10 +36,16 @@ HANDLER_FILES = {
     "NotifyFunction": "app.py",
     "LanesFunction": "app.py",
     "DeferredNotifyFunction": "deferred.py",
+    "EstimateCheckFunction": "app.py",
     "DashboardFunction": "app.py",
+    "DeadLettersFunction": "app.py",
 }
+# Functions deployed only under a template condition: (condition, the parameter it tests, the value that
+# deploys it). DeadLettersFunction reads the ingest mappings' kafka:// failure topic, which exists only with
+# the schema registry on.
+CONDITIONAL_FUNCTIONS = {"DeadLettersFunction": ("UseSchemaRegistry", "KafkaSchemaRegistry", "Enabled")}
 ERROR_ALARMS = {f"{name}ErrorsAlarm": f"{name}Function"
-                for name in ("Ingest", "Notify", "DeferredNotify", "Lanes", "Dashboard")}
+                for name in ("Ingest", "Notify", "DeferredNotify", "Lanes", "EstimateCheck", "Dashboard")}
 QUEUE_ALARMS = {"IngestFailureQueueDepthAlarm": "IngestFailureQueue",
                 "NotifyFailureQueueDepthAlarm": "NotifyFailureQueue"}
 
@@ -52,6 +58,18 @@ def deploy_overrides(env: str) -> str:
     """The environment's parameter overrides as `sam deploy --config-env` would pass them."""
     config = tomllib.loads(SAMCONFIG.read_text())
     return str(config[env]["deploy"]["parameters"]["parameter_overrides"])
+
+
+def deployed_functions(env: str) -> set[str]:
+    """HANDLER_FILES' functions that the environment's parameters deploy (CONDITIONAL_FUNCTIONS followed)."""
+    template = load(TEMPLATE)
+    given = overrides(deploy_overrides(env))
+    names = set(HANDLER_FILES)
+    for name, (_condition, parameter, value) in CONDITIONAL_FUNCTIONS.items():
+        chosen = given.get(parameter, str(template["Parameters"][parameter]["Default"]))
+        if chosen != value:
+            names.discard(name)
+    return names
 
 
 def run_sam(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -102,7 +120,8 @@ def test_built_template_points_each_function_at_its_build(built: tuple[str, Path
     resources = load(build / "template.yaml")["Resources"]
     functions = {k for k, v in source.items() if v["Type"] == "AWS::Serverless::Function"}
     assert functions == set(HANDLER_FILES), f"[{env}] new function: add it to HANDLER_FILES"
-    for name, handler_file in HANDLER_FILES.items():
+    for name in deployed_functions(env):
+        handler_file = HANDLER_FILES[name]
         assert resources[name]["Properties"]["CodeUri"] == name, f"[{env}] {name}"
         code = build / name
         assert (code / handler_file).is_file(), f"[{env}] {name} has no {handler_file}"
@@ -138,6 +157,20 @@ def test_built_template_validates(built: tuple[str, Path]) -> None:
     result = run_sam("validate", "--lint", "--template", str(build / "template.yaml"))
     assert result.returncode == 0, f"[{env}] " + result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_conditional_functions_follow_their_condition() -> None:
+    """CONDITIONAL_FUNCTIONS says what the template says; every AWS environment deploys them as configured."""
+    template = load(TEMPLATE)
+    for name, (condition, parameter, value) in CONDITIONAL_FUNCTIONS.items():
+        assert template["Resources"][name].get("Condition") == condition, name
+        assert template["Conditions"][condition] == {"Fn::Equals": [{"Ref": parameter}, value]}, condition
+    unconditional = {k for k, v in template["Resources"].items()
+                     if v["Type"] == "AWS::Serverless::Function" and "Condition" not in v}
+    assert unconditional == set(HANDLER_FILES) - set(CONDITIONAL_FUNCTIONS), "a function gained or lost a Condition"
+    # The registry is on by default and no AWS environment turns it off: the dead-letter filer ships everywhere.
+    for env in AWS_ENVS:
+        assert deployed_functions(env) == set(HANDLER_FILES), env
 
 
 # ------------------------------------------------------------------------------------ samconfig
