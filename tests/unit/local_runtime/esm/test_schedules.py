@@ -18,9 +18,10 @@ def test_rate_expressions() -> None:
     assert every_seconds("cron(0 12 * * ? *)") is None
 
 
-def test_the_repository_template_schedules_the_deferred_sender() -> None:
+def test_the_repository_template_schedules_the_deferred_sender_and_the_estimate_check() -> None:
     found = schedules(load_template(ROOT / "template.yaml", config_env="local"))
-    assert [(s.function_logical_id, s.name, s.every_s) for s in found] == [("DeferredNotifyFunction", "Sweep", 60)]
+    assert [(s.function_logical_id, s.name, s.every_s) for s in found] == [
+        ("DeferredNotifyFunction", "Sweep", 60), ("EstimateCheckFunction", "Check", 900)]
 
 
 def test_runner_fires_eventbridge_shaped_events_on_time() -> None:
