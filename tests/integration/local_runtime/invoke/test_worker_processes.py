@@ -6,7 +6,6 @@ under both runtime clients: AWS's awslambdaric and our stdlib-only bootstrap.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 import time
@@ -135,24 +134,29 @@ def test_two_functions_run_in_parallel(client: str) -> None:
     assert max(a["started"], b["started"]) < min(a["ended"], b["ended"])  # the two sleeps overlapped
 
 
-def test_concurrent_calls_of_one_function_get_their_own_workers_up_to_the_cap() -> None:
-    def run_three(fn: LocalFunction) -> list[dict[str, Any]]:
+def test_concurrent_calls_of_one_function_get_their_own_workers_up_to_the_cap(tmp_path: Path) -> None:
+    def run_three(fn: LocalFunction, meeting: Path, wait_s: float) -> list[dict[str, Any]]:
+        meeting.mkdir()
+        event = {"dir": str(meeting), "expected": 3, "wait": wait_s}
         results: list[dict[str, Any]] = []
-        threads = [threading.Thread(target=lambda: results.append(fn.invoke({"seconds": 0.5}))) for _ in range(3)]
+        threads = [threading.Thread(target=lambda: results.append(fn.invoke(event))) for _ in range(3)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(60)
-        return sorted(results, key=lambda r: r["started"])
+        return results
 
-    with function(spec("app.sleep"), "auto") as fn:
-        parallel = run_three(fn)
+    # Each call waits until all three have arrived: with three workers every call meets the other two
+    # (however long the cold starts take); one worker runs them one after another, each meeting only those
+    # before it.
+    with function(spec("app.rendezvous", timeout=40), "auto") as fn:
+        parallel = run_three(fn, tmp_path / "parallel", 30)
         assert len({r["pid"] for r in parallel}) == 3 and fn.worker_count == 3
-        assert parallel[-1]["started"] < parallel[0]["ended"]
-    with function(spec("app.sleep", reserved=1), "auto") as capped:
-        serial = run_three(capped)
+        assert [r["met"] for r in parallel] == [3, 3, 3]
+    with function(spec("app.rendezvous", reserved=1), "auto") as capped:
+        serial = run_three(capped, tmp_path / "serial", 0.5)
         assert len({r["pid"] for r in serial}) == 1 and capped.worker_count == 1
-        assert all(earlier["ended"] <= later["started"] for earlier, later in itertools.pairwise(serial))
+        assert sorted(r["met"] for r in serial) == [1, 2, 3]
 
 
 def test_a_timeout_kills_the_process_group_and_the_next_call_is_cold(client: str, sink: ListSink,
