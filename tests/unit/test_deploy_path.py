@@ -90,6 +90,7 @@ def requirement_names(path: Path) -> list[str]:
 # ------------------------------------------------------------------------------------ validate
 @pytest.mark.parametrize("env", AWS_ENVS)
 def test_sam_validate_lint_per_environment(env: str) -> None:
+    # Each environment's [ENV.validate] section is read; "default" is also what a bare `sam validate` runs.
     result = run_sam("validate", "--lint", "--config-env", env, "--template", str(TEMPLATE))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
@@ -151,12 +152,31 @@ def test_chalice_dashboard_is_in_the_same_deployment(built: tuple[str, Path]) ->
     assert resources["DashboardFunction"]["Properties"]["Handler"] == "app.app"
 
 
+_validated: set[str] = set()  # built templates already linted, by content (environments often build the same)
+
+
 @pytest.mark.slow
 def test_built_template_validates(built: tuple[str, Path]) -> None:
     env, build = built
+    text = (build / "template.yaml").read_text()
+    if text in _validated:
+        return  # byte for byte a template linted above: a second `sam validate` would say the same
     result = run_sam("validate", "--lint", "--template", str(build / "template.yaml"))
     assert result.returncode == 0, f"[{env}] " + result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+    _validated.add(text)
+
+
+@pytest.mark.slow
+def test_layer_holds_the_shared_package_and_its_requirements(built: tuple[str, Path]) -> None:
+    env, build = built
+    layer = build / "SharedLayer" / "python"
+    assert (layer / "logistics" / "__init__.py").is_file(), f"[{env}] src/logistics must land under python/"
+    installed = {p.name.split("-")[0].lower().replace("_", "-") for p in layer.glob("*.dist-info")}
+    for line in (ROOT / "src" / "requirements.txt").read_text().splitlines():
+        requirement = re.split(r"[=<>!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        if requirement and not requirement.startswith("#"):
+            assert requirement in installed, f"[{env}] {requirement} from src/requirements.txt missing in the layer"
 
 
 def test_conditional_functions_follow_their_condition() -> None:

@@ -105,56 +105,7 @@ def sam_env(**extra: str) -> dict[str, str]:
     return env
 
 
-# ------------------------------------------------------------------------------------ SAM CLI
-def test_sam_validate_lint_passes() -> None:
-    result = subprocess.run(
-        [sam_binary(), "validate", "--lint", "--template", str(TEMPLATE)],
-        cwd=ROOT,
-        env=sam_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout + result.stderr
-
-
-def test_sam_build_puts_shared_package_in_layer(tmp_path: Path) -> None:
-    py312 = python312_dir()
-    if py312 is None:
-        pytest.fail("sam build needs a python3.12 interpreter for runtime python3.12 (none on PATH or in pyenv)")
-    build = tmp_path / "build"
-    result = subprocess.run(
-        [
-            sam_binary(),
-            "build",
-            "--template",
-            str(TEMPLATE),
-            "--build-dir",
-            str(build),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--no-cached",
-        ],
-        cwd=ROOT,
-        env=sam_env(PATH=f"{py312}{os.pathsep}{os.environ.get('PATH', '')}"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    layer = build / "SharedLayer" / "python"
-    assert (layer / "logistics" / "__init__.py").is_file(), "src/logistics must land under python/ in the layer"
-    installed = {p.name.split("-")[0].lower().replace("_", "-") for p in layer.glob("*.dist-info")}
-    for line in (ROOT / "src" / "requirements.txt").read_text().splitlines():
-        requirement = re.split(r"[=<>!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
-        if requirement and not requirement.startswith("#"):
-            assert requirement in installed, f"{requirement} from src/requirements.txt missing in the layer"
-    for function in FUNCTIONS:
-        assert (build / function).is_dir(), f"{function} not built"
-        assert not (build / function / "logistics").exists(), f"{function} must not carry its own copy"
-    built = yaml.load((build / "template.yaml").read_text(), Loader=CfnLoader)
-    assert built["Globals"]["Function"]["Layers"] == [{"Ref": "SharedLayer"}]
+# `sam validate --lint` and `sam build` run per deploy environment in test_deploy_path.py.
 
 
 # ------------------------------------------------------------------------------------ parameters
