@@ -134,7 +134,7 @@ def test_interleaved_faults_lose_nothing_and_send_nothing_twice(
                 world.checks += 1
 
         run_state_machine_as_test(Faults, settings=settings(
-            max_examples=4, stateful_step_count=5, deadline=None, database=None, derandomize=True,
+            max_examples=3, stateful_step_count=4, deadline=None, database=None, derandomize=True,
             phases=(Phase.explicit, Phase.generate),  # no shrinking: each step waits for the pipeline
             suppress_health_check=list(HealthCheck)))
 
