@@ -3,12 +3,13 @@
 A stack of its own with no Kafka pipeline (the prediction rows read LanesTable only): the shipment is written
 through the real ingest service, its lane's statistics and the original prediction through the same adapters
 LanesFunction and the notifier use. The browser, the dashboard server and the signed-in session are the ones
-of ``test_dashboard_browser``; its ``base_url`` fixture serves the stack this module names ``dash_stack``.
+of ``test_dashboard_browser``; the dashboard server is started here (see ``base_url``).
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.config import Config
+from chalice.local import CustomLocalChalice, LocalDevServer, create_local_server
 
+from local_runtime.services.aws import free_port
 from logistics.adapters.dynamodb_lanes import DynamoDBLaneStore
 from logistics.adapters.dynamodb_predictions import DynamoDBToldPredictions
 from logistics.domain.lanes import Histogram, LaneStats
-from tests.browser.test_dashboard_browser import Session, base_url, browser  # noqa: F401  (fixtures reused)
+from tests.browser.test_dashboard_browser import Session, browser  # noqa: F401  (the fixture reused)
 from tests.factories import shipment_event
-from tests.integration.dashboard.support import Stack, stack_environment
+from tests.integration.dashboard.support import Stack, load_app, stack_environment
 
 pytestmark = pytest.mark.browser
 
@@ -60,8 +64,32 @@ def dash_stack(moto_endpoint: str) -> Iterator[Stack]:
         yield deployed
 
 
+@pytest.fixture(scope="module")
+def base_url(dash_stack: Stack) -> Iterator[str]:
+    """The dashboard on chalice.local. The app module is shared by the session, and chalice's
+    ``create_local_server`` rebases the app's class, which it cannot do twice: over an app already rebased (by
+    ``test_dashboard_browser``'s server) the server is made directly; a rebase done here is undone after."""
+    app = load_app().app
+    rebased_here = type(app)
+    config = Config.create(chalice_stage="dev", app_name="logistics-dashboard")
+    port = free_port()
+    if isinstance(app, CustomLocalChalice):
+        server = LocalDevServer(app, config, "127.0.0.1", port)
+    else:
+        server = create_local_server(app, config, "127.0.0.1", port)
+    thread = threading.Thread(target=server.server.serve_forever, name="chalice-local-prediction", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        thread.join(5)
+        app.__class__ = rebased_here  # unchanged when it was already rebased
+
+
 def test_shipment_page_shows_the_original_prediction_beside_the_current(
-        browser: Any, base_url: str, dash_stack: Stack) -> None:  # noqa: F811  (the imported fixtures)
+        browser: Any, base_url: str, dash_stack: Stack) -> None:  # noqa: F811  (the imported fixture)
     [key] = dash_stack.keys.values()
     session = Session(browser, base_url, key)
     try:
