@@ -21,10 +21,13 @@ from logistics.adapters.batch_response import BatchResponse, kafka_batch_respons
 from logistics.adapters.dead_letter import DynamoDBDeadLetters, letters_from_failure_message
 from logistics.adapters.kafka_records import record_id
 from logistics.domain.ports import DeadLetter
+from logistics.service.ingest import DEFAULT_MAX_EVENT_BYTES
 
 logger = Logger()
 metrics = Metrics()
 dead_letters = DynamoDBDeadLetters(boto3.client("dynamodb"), os.environ["DEAD_LETTER_TABLE"])
+# The ingest function's size limit: a larger value could never be ingested, so only its prefix is kept.
+MAX_EVENT_BYTES = int(os.environ.get("MAX_EVENT_BYTES") or DEFAULT_MAX_EVENT_BYTES)
 
 
 def _unreadable(record: dict[str, Any], error: Exception) -> DeadLetter:
@@ -49,7 +52,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> BatchResponse:
         for record in records:
             ident = record_id(record["topic"], record["partition"], record["offset"])
             try:
-                found = letters_from_failure_message(base64.b64decode(record.get("value") or ""))
+                found = letters_from_failure_message(base64.b64decode(record.get("value") or ""),
+                                                     max_event_bytes=MAX_EVENT_BYTES)
             except (ValueError, KeyError, TypeError) as exc:
                 logger.warning("not an on-failure record", extra={"record": ident, "error": str(exc)})
                 found = [_unreadable(record, exc)]

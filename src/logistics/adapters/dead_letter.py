@@ -186,9 +186,12 @@ def _ids_of(value: bytes | None) -> tuple[str | None, str | None]:
     return (merchant if is_id(merchant) else None), (event if is_id(event) else None)
 
 
-def letters_from_failure_message(message: bytes) -> list[DeadLetter]:
+def letters_from_failure_message(message: bytes, *, max_event_bytes: int | None = None) -> list[DeadLetter]:
     """The dead letters of one message of a Kafka on-failure destination (AWS's record format: failure
     metadata plus ``payload``, the invocation event holding the failed record), one per record it carries.
+
+    A value above ``max_event_bytes`` (the ingest's own limit) is marked oversized, as the ingest function
+    marks it: it can never be ingested, so its letter keeps a prefix, its length and its sha256.
 
     ``source`` is ``<topic>-<partition>@<offset>`` like an in-function dead letter of the same record, so
     the letter's key is the same whichever path filed it: filing a record again overwrites its letter.
@@ -215,5 +218,6 @@ def letters_from_failure_message(message: bytes) -> list[DeadLetter]:
                 headers=_header_bytes(record.get("headers")),
                 merchant_id=merchant_id,
                 event_id=event_id,
+                oversized=max_event_bytes is not None and value is not None and len(value) > max_event_bytes,
             ))
     return letters

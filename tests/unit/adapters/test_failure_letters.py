@@ -99,3 +99,12 @@ def test_what_the_local_destination_writes_reads_back() -> None:
     assert [(letter.source, letter.value, letter.headers) for letter in filed] == [
         ("shipment-events-2@3", b"{}", {"h": b"\x01"}), ("shipment-events-2@4", b"x", {})]
     assert all("retries ran out" in letter.reason for letter in filed)
+
+
+def test_a_value_above_the_ingest_limit_keeps_only_its_prefix() -> None:
+    big, small = b'{"x": "' + b"a" * 70_000 + b'"}', b'{"x": 1}'
+    letters = letters_from_failure_message(message(record(big), record(small, offset=8)), max_event_bytes=65_536)
+    assert [letter.oversized for letter in letters] == [True, False]
+    item = dead_letter_item(letters[0])
+    assert len(json.dumps(item)) < 2_000  # the prefix, length and sha256, not 70 KB
+    assert dead_letter_item(letters[1])["value_b64"] == base64.b64encode(small).decode()
