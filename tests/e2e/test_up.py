@@ -156,16 +156,20 @@ class Up:
                 time.sleep(0.25)
         raise AssertionError(f"the dashboard did not answer on {self.port}\n{self.output()}")
 
-    def ingested(self) -> int:
-        counts = [int(m.group(1)) for line in self.stderr if (m := re.search(r"\bingested (\d+)", line))]
-        return counts[-1] if counts else 0
+    def counters(self) -> tuple[int, int]:
+        """(records ingested, Kafka lag) of the latest status line; (0, 0) before the first."""
+        for line in reversed(self.stderr):
+            if (ingested := re.search(r"\bingested (\d+)", line)) and (lag := re.search(r"\blag (\d+)", line)):
+                return int(ingested.group(1)), int(lag.group(1))
+        return 0, 0
 
-    def wait_flowing(self, at_least: int, timeout_s: float = 120) -> None:
-        """Until the status line shows ``at_least`` records delivered to the ingest function."""
+    def wait_flowing(self, backlog: bool = False, timeout_s: float = 120) -> None:
+        """Until a status line shows records delivered to the ingest function and, with ``backlog``, records
+        still waiting behind them (Kafka lag): the mappings are busy, with batches in flight."""
         deadline = time.monotonic() + timeout_s
-        while self.ingested() < at_least:
+        while (counts := self.counters())[0] < 1 or (backlog and counts[1] < 1):
             assert self.process.poll() is None, f"`logistics up` exited\n{self.output()}"
-            assert time.monotonic() < deadline, f"events are not flowing\n{self.output()}"
+            assert time.monotonic() < deadline, f"events are not flowing (ingested, lag: {counts})\n{self.output()}"
             time.sleep(0.2)
 
     def banner(self) -> dict[str, str]:
@@ -230,8 +234,7 @@ def up_factory(tmp_path: Path) -> Iterator[Callable[..., Up]]:
 def test_ctrl_c_at_full_load_stops_everything_within_5s(up_factory: Callable[..., Up]) -> None:
     up = up_factory()
     up.wait_serving()
-    up.wait_flowing(at_least=1)
-    time.sleep(3)  # a backlog builds up: batches are in flight when the signal comes
+    up.wait_flowing(backlog=True)  # a backlog: batches are in flight when the signal comes
     tree = process_tree(up.process.pid)
     commands = [command for _, command in tree.values()]
     assert any("tansu" in c for c in commands) and any("moto" in c for c in commands), commands
@@ -266,21 +269,25 @@ def external_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield service.endpoint_url
 
 
-def committed_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
-    """(topic, partition) -> the offset each Kafka mapping's consumer group committed (groups as the template
-    names them)."""
-    from confluent_kafka import Consumer, TopicPartition
-
+def kafka_mappings(bootstrap: str) -> tuple[list[Any], set[str]]:
+    """The template's Kafka mappings that read its source topics, and its ``kafka://`` on-failure topics."""
     from local_runtime.cloudformation import load_template
 
     template = load_template(ROOT / "template.yaml", config_env="local",
                              parameter_overrides={"KafkaBootstrapServers": bootstrap})
-    offsets = {}
     mappings = template.event_source_mappings()
     failure_topics = {m.on_failure.target for m in mappings if m.on_failure and m.on_failure.kind == "kafka"}
+    # The failure topics' own reader is left out: a refused record's letter is filed under its original source.
+    sources = [m for m in mappings if m.kind in ("MSK", "SelfManagedKafka") and not set(m.topics) <= failure_topics]
+    return sources, failure_topics
+
+
+def committed_offsets(bootstrap: str, mappings: list[Any]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> the offset each of ``mappings``' consumer groups committed."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    offsets = {}
     for spec in mappings:
-        if spec.kind not in ("MSK", "SelfManagedKafka") or set(spec.topics) <= failure_topics:
-            continue  # a registry refusal's failure record is filed under its original record's source
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": spec.consumer_group_id,
                              "enable.auto.commit": False})
         try:
@@ -303,13 +310,35 @@ def records_before(bootstrap: str, topic: str, partition: int, end: int) -> list
     deadline = time.monotonic() + 60
     try:
         while len(records) < end and time.monotonic() < deadline:
-            for message in consumer.consume(500, timeout=1):
+            # Asks for no more than are missing: consume() returns once it has them instead of waiting out its
+            # timeout for a full batch.
+            for message in consumer.consume(end - len(records), timeout=1):
                 if message.error() is None and message.offset() < end:
                     records.append(message)
     finally:
         consumer.close()
     assert len(records) == end, f"{topic}-{partition}: read {len(records)} of {end} records"
     return records
+
+
+def given_up_sources(bootstrap: str, topics: set[str]) -> set[str]:
+    """The sources (``<topic>-<partition>@<offset>``) of every record the mappings sent to the ``kafka://``
+    on-failure ``topics`` (AWS's on-failure record, which carries the record)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from logistics.adapters.dead_letter import letters_from_failure_message
+
+    sources: set[str] = set()
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test-up-reader", "enable.auto.commit": False})
+    try:
+        ends = {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for topic in topics for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions}
+    finally:
+        consumer.close()
+    for (topic, partition), end in ends.items():
+        for message in records_before(bootstrap, topic, partition, end):
+            sources |= {letter.source for letter in letters_from_failure_message(message.value())}
+    return sources
 
 
 def scan(dynamodb: Any, table: str, attribute: str) -> set[str]:
@@ -324,14 +353,15 @@ def scan(dynamodb: Any, table: str, attribute: str) -> set[str]:
 def test_ctrl_c_commits_no_offset_past_what_was_stored(
         up_factory: Callable[..., Up], external_kafka: EmbeddedKafka, external_dynamodb: str) -> None:
     """Offsets committed at the stop never pass a record whose event was not stored: every record below a
-    committed offset is on the timeline (by event id) or dead-lettered (by source). The broker and DynamoDB
-    outlive `logistics up`, so what it committed and stored can be read afterwards."""
+    committed offset is on the timeline (by event id), dead-lettered (by source), or in the mapping's on-failure
+    topic (refused by the schema registry: DeadLettersFunction files it from there, which the stop may have cut
+    short). The broker and DynamoDB outlive `logistics up`, so what it committed and stored can be read
+    afterwards."""
     bootstrap = external_kafka.bootstrap_servers
     up = up_factory(KAFKA_BOOTSTRAP_SERVERS=bootstrap, AWS_ENDPOINT_URL_DYNAMODB=external_dynamodb,
                     AWS_ENDPOINT_URL_DYNAMODB_STREAMS=external_dynamodb)
     up.wait_serving()
-    up.wait_flowing(at_least=1)
-    time.sleep(3)
+    up.wait_flowing(backlog=True)
     tree = process_tree(up.process.pid)
     rows = up.banner()
     assert "(external)" in rows["Kafka"] and "(external)" in rows["DynamoDB"], rows
@@ -342,11 +372,12 @@ def test_ctrl_c_commits_no_offset_past_what_was_stored(
     assert took < STOP_LIMIT_S, f"Ctrl-C took {took:.1f}s\n{up.output()}"
     assert eventually(lambda: survivors(tree, up.process.pid), 2.0) == []
 
-    committed = {tp: offset for tp, offset in committed_offsets(bootstrap).items() if offset > 0}
+    mappings, failure_topics = kafka_mappings(bootstrap)
+    committed = {tp: offset for tp, offset in committed_offsets(bootstrap, mappings).items() if offset > 0}
     assert committed, f"nothing was committed\n{up.output()}"
     dynamodb = client("dynamodb", external_dynamodb)
     stored_ids = scan(dynamodb, rows["TimelineTable"], "event_id")
-    dead_lettered = scan(dynamodb, rows["DeadLetterTable"], "source")
+    dead_lettered = scan(dynamodb, rows["DeadLetterTable"], "source") | given_up_sources(bootstrap, failure_topics)
     not_stored = []
     for (topic, partition), end in sorted(committed.items()):
         for message in records_before(bootstrap, topic, partition, end):
@@ -364,7 +395,7 @@ def test_ctrl_c_commits_no_offset_past_what_was_stored(
 def test_sigkill_of_up_takes_every_process_and_port_with_it(up_factory: Callable[..., Up]) -> None:
     up = up_factory()
     up.wait_serving()
-    up.wait_flowing(at_least=1)
+    up.wait_flowing()  # the functions' workers run: they are in the tree
     tree = process_tree(up.process.pid)
     commands = [command for _, command in tree.values()]
     assert any("tansu" in c for c in commands) and any("moto" in c for c in commands), commands
