@@ -38,6 +38,8 @@ CASES = {
                        "notify/replica-status-change.json"],
     "LanesFunction": ["lanes/window-delivered.json", "lanes/window-final-empty.json"],
     "DashboardFunction": ["dashboard/api-me-unauthenticated.json", "dashboard/track-unknown-token.json"],
+    "DeadLettersFunction": ["dead_letters/registry-refused.json"],
+    "EstimateCheckFunction": ["estimate_check/schedule.json"],
 }
 # What the README runs: `logistics invoke IngestFunction --event events/ingest/msk.json`, and NotifyFunction's.
 CLI_CASES = [("IngestFunction", "ingest/msk.json"), ("NotifyFunction", "notify/status-change.json")]
@@ -45,13 +47,15 @@ CLI_CASES = [("IngestFunction", "ingest/msk.json"), ("NotifyFunction", "notify/s
 
 def check_response(function: str, event: str, response: Any) -> None:
     """The documented response of ``function`` to the sample ``event``."""
-    if function in ("IngestFunction", "NotifyFunction"):
+    if function in ("IngestFunction", "NotifyFunction", "DeadLettersFunction"):
         assert response == {"batchItemFailures": []}, response  # every sample is processed or dead-lettered
     elif event == "lanes/window-delivered.json":  # a tumbling window's state: the delivery in its lanes
         assert response["batchItemFailures"] == []
         assert {k.split("\t")[1] for k in response["state"]["lanes"]} >= {"C#dhl", "D#Europe/Berlin"}
     elif event == "lanes/window-final-empty.json":  # the window's final invocation, nothing gathered
         assert response == {"state": {}, "batchItemFailures": []}
+    elif function == "EstimateCheckFunction":  # the sample stack has no merchants, so nothing to check
+        assert response["checked"] == 0 and response["told"] == 0 and not response["errors"], response
     elif function == "DeferredNotifyFunction":
         assert response == {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "taken": 0, "left": 0, "errors": 0}
     elif event.startswith("dashboard/api-me"):
@@ -99,6 +103,11 @@ def test_every_template_function_has_sample_events() -> None:
 def test_sample_event_response(function: str, event: str, stack: Stack) -> None:
     payload = json.loads((ROOT / "events" / event).read_text(encoding="utf-8"))
     check_response(function, event, stack.invoker.invoke(function, payload))
+    if function == "DeadLettersFunction":  # the refused record is now a dead letter, with the registry's reason
+        table = stack.deployment.physical_ids()["DeadLetterTable"]
+        items = client("dynamodb", stack.endpoint, stack.template.context.region).scan(TableName=table)["Items"]
+        letters = {i["source"]["S"]: i for i in items}
+        assert letters["shipment-events-0@57"]["reason"]["S"].startswith("DESERIALIZATION_ERROR"), letters
 
 
 @pytest.mark.parametrize(("function", "event"), CLI_CASES)
