@@ -24,7 +24,7 @@ from local_runtime.deploy import Deployment, create_kafka_topics, deploy_templat
 from local_runtime.deploy.glue import delete_registries
 from local_runtime.esm.dynamodb.mapping import DynamoDBStreamMapping, JsonFileCheckpointStore, MemoryCheckpointStore
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
-from local_runtime.esm.kafka.pollers import KafkaPollers
+from local_runtime.esm.kafka.pollers import KafkaPollers, poller_bounds
 from local_runtime.esm.metrics import MetricsPublisher, deployed_mapping_ids
 from local_runtime.esm.schedules import ScheduleRunner, schedules
 from local_runtime.esm.spec import MappingSpec
@@ -239,8 +239,9 @@ class LocalPlatform:
 
                 if self.options.kafka_pollers:  # a fixed number
                     mapping = KafkaPollers([poller() for _ in range(self.options.kafka_pollers)])
-                else:  # Lambda's on-demand mode: one poller, more while the lag grows (one per partition at most)
-                    mapping = KafkaPollers([poller()], factory=poller, maximum=self.options.partitions)
+                else:  # as Lambda scales: more pollers while the lag grows, within the mode's bounds
+                    start, most = poller_bounds(spec, self.options.partitions)
+                    mapping = KafkaPollers([poller() for _ in range(start)], factory=poller, maximum=most)
                 self.kafka_mappings.append(mapping)
             elif spec.kind == "DynamoDB" and self.emulator and (remote := self.emulator.stream_mapping(spec)):
                 mapping = remote  # the emulator's own poller invokes the function

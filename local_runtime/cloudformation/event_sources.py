@@ -235,6 +235,10 @@ def _build_mapping(t: Template, *, name: str, function_id: str, kind: str, props
     if "SchemaRegistryConfig" in props:
         if kind == "DynamoDB":
             raise TemplateError("SchemaRegistryConfig is for Kafka mappings only", f"{ppath}.SchemaRegistryConfig")
+        if "ProvisionedPollerConfig" not in props:  # AWS refuses a registry on an on-demand mapping
+            raise TemplateError("SchemaRegistryConfig needs the mapping's provisioned mode: declare "
+                                "ProvisionedPollerConfig (Lambda supports schema registries only in provisioned "
+                                "mode)", f"{ppath}.SchemaRegistryConfig")
         fields["schema_registry"] = _schema_registry(t, props["SchemaRegistryConfig"],
                                                      f"{ppath}.SchemaRegistryConfig")
 

@@ -34,9 +34,28 @@ from local_runtime.esm.counters import MappingCounters
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.spec import MappingSpec
 
-__all__ = ["KafkaPollers"]
+__all__ = ["KafkaPollers", "poller_bounds"]
+
+# ProvisionedPollerConfig's defaults when a bound is left out (CreateEventSourceMapping's reference).
+PROVISIONED_MINIMUM, PROVISIONED_MAXIMUM = 1, 200
 
 log = logging.getLogger(__name__)
+
+def poller_bounds(spec: MappingSpec, partitions: int) -> tuple[int, int]:
+    """How many pollers a mapping starts with and may grow to: ``(start, maximum)``.
+
+    On-demand mode (no ``ProvisionedPollerConfig``) starts with one. Provisioned mode keeps the pollers
+    between its ``MinimumPollers`` and ``MaximumPollers``. Either way a poller beyond one per partition would
+    get no partition, so both are capped at ``partitions``.
+    """
+    partitions = max(1, partitions)
+    provisioned = spec.extra.get("ProvisionedPollerConfig")
+    if not isinstance(provisioned, dict):
+        return 1, partitions
+    low = int(provisioned.get("MinimumPollers", PROVISIONED_MINIMUM))
+    high = int(provisioned.get("MaximumPollers", PROVISIONED_MAXIMUM))
+    return min(max(1, low), partitions), min(max(1, low, high), partitions)
+
 
 _SUMMED = [f.name for f in dataclasses.fields(MappingCounters) if f.type in ("int", int)]
 

@@ -8,6 +8,7 @@ import pytest
 
 from local_runtime.cloudformation import DeployedResource, TemplateError, load_template
 from local_runtime.deploy import kafka_topics
+from local_runtime.esm.kafka.pollers import poller_bounds
 from local_runtime.esm.spec import OnFailureDestination
 from tests.unit.local_runtime.cloudformation.support import FIXTURES, write_template
 
@@ -114,6 +115,9 @@ def test_dynamodb_stream_mapping_follows_the_global_table_twin() -> None:
         ("FilterCriteria: {Filters: [{Pattern: '{not json'}]}", "not valid JSON", "Filters[0].Pattern"),
         ("FunctionName: somebody-else", "is not a function of this template", "FunctionName"),
         ("DestinationConfig: {OnFailure: {Destination: 'mailto:x'}}", "cannot tell what kind", "OnFailure"),
+        ("SchemaRegistryConfig: {SchemaRegistryURI: 'arn:aws:glue:us-east-1:123456789012:registry/r', "
+         "SchemaValidationConfigs: [{Attribute: VALUE}]}", "needs the mapping's provisioned mode",
+         "SchemaRegistryConfig"),
     ],
 )
 def test_mapping_validation_errors(tmp_path: Path, properties: str, message: str, path: str) -> None:
@@ -143,3 +147,33 @@ def test_mapping_validation_errors(tmp_path: Path, properties: str, message: str
     assert info.value.path.startswith("Resources.Mapping.Properties") and path in info.value.path
 
 
+
+
+@pytest.mark.parametrize(
+    ("provisioned", "partitions", "bounds"),
+    [
+        (None, 6, (1, 6)),  # on-demand: one poller, up to one per partition
+        ("{MinimumPollers: 2, MaximumPollers: 4}", 6, (2, 4)),
+        ("{MinimumPollers: 3, MaximumPollers: 10}", 6, (3, 6)),  # no poller without a partition
+        ("{MaximumPollers: 3}", 6, (1, 3)),  # AWS's default minimum is 1
+        ("{MinimumPollers: 8}", 6, (6, 6)),
+    ],
+)
+def test_poller_bounds_follow_the_mode(tmp_path: Path, provisioned: str | None, partitions: int,
+                                       bounds: tuple[int, int]) -> None:
+    extra = [f"      ProvisionedPollerConfig: {provisioned}"] if provisioned else []
+    text = "\n".join([
+        "Resources:",
+        "  Fn:",
+        "    Type: AWS::Serverless::Function",
+        "    Properties: {CodeUri: ., Handler: app.handler}",
+        "  Mapping:",
+        "    Type: AWS::Lambda::EventSourceMapping",
+        "    Properties:",
+        "      FunctionName: !Ref Fn",
+        "      EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/u",
+        "      Topics: [t]",
+        *extra,
+    ])
+    (spec,) = load_template(write_template(tmp_path, text + "\n")).event_source_mappings()
+    assert poller_bounds(spec, partitions) == bounds
