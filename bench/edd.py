@@ -44,12 +44,22 @@ class Tally:
     error_h: float = 0.0
     carrier_error_h: float = 0.0
     carrier_n: int = 0
+    # "Trending late" against the truth: of the predictions with a promised date, how many were flagged, how
+    # many were truly delivered after that date, and both.
+    promised: int = 0
+    flagged: int = 0
+    late: int = 0
+    flagged_and_late: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {"predictions": self.made, "without_statistics": self.none,
                 "inside_window": round(self.inside / self.made, 3) if self.made else None,
                 "mae_hours": round(self.error_h / self.made, 1) if self.made else None,
-                "carrier_eta_mae_hours": round(self.carrier_error_h / self.carrier_n, 1) if self.carrier_n else None}
+                "carrier_eta_mae_hours": round(self.carrier_error_h / self.carrier_n, 1) if self.carrier_n else None,
+                # precision: flagged ones that were late; recall: late ones that were flagged
+                "trending_late_precision": round(self.flagged_and_late / self.flagged, 3) if self.flagged else None,
+                "trending_late_recall": round(self.flagged_and_late / self.late, 3) if self.late else None,
+                "late_share": round(self.late / self.promised, 3) if self.promised else None}
 
 
 @dataclass
@@ -89,6 +99,12 @@ class Backtest:
                 tally.made += 1
                 tally.inside += made.earliest <= local <= made.latest
                 tally.error_h += abs((made.likely_at - at).total_seconds()) / 3600
+                if made.carrier_eta is not None:
+                    late = local.isoformat() > made.carrier_eta
+                    tally.promised += 1
+                    tally.flagged += made.trending_late
+                    tally.late += late
+                    tally.flagged_and_late += made.trending_late and late
                 eta = eta_instant(state.eta, destination_of(state))
                 if eta is not None:
                     tally.carrier_n += 1
@@ -136,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {family:<{width}}  {f['predictions']:>11,}  {f['inside_window'] or 0:>14.1%}  "
               f"{f['mae_hours'] or 0:>5.1f}  {f['carrier_eta_mae_hours'] or 0:>17.1f}")
     if "all" in figures:
+        total = figures["all"]
+        print(f"  trending late: {total['late_share'] or 0:.1%} of predictions with a promised date were "
+              f"delivered after it; flagged ones were late {total['trending_late_precision'] or 0:.1%} of the "
+              f"time (precision), late ones were flagged {total['trending_late_recall'] or 0:.1%} (recall)")
         merge("edd", {"events": args.events, "seed": args.seed, **figures["all"]})
     print(json.dumps({"edd": figures["all"]} if "all" in figures else {}))
 

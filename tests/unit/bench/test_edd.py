@@ -15,3 +15,7 @@ def test_backtest_settles_predictions_against_true_deliveries() -> None:
     assert total["mae_hours"] < total["carrier_eta_mae_hours"]
     for key in ("predictions", "without_statistics"):
         assert sum(f[key] for name, f in figures.items() if name != "all") == total[key]
+    # "Trending late" is scored against the truth, and tells more than flagging every shipment would (whose
+    # precision would be the share that was late).
+    assert 0 < total["late_share"] < 1
+    assert total["trending_late_precision"] > total["late_share"] and total["trending_late_recall"] > 0.3
