@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 from moto import mock_aws
 
+from bench.results import merge
 from local_runtime.deploy.glue import CreateRegistry, CreateSchema, apply_glue
 from local_runtime.esm.kafka.events import KafkaMessage
 from local_runtime.esm.kafka.schema_registry import KafkaSchemaRegistry
@@ -33,7 +34,7 @@ def _payloads(count: int) -> list[dict]:
     return [base | {"event_id": f"e-{uuid.uuid4().hex[:12]}"} for _ in range(count)]
 
 
-def main(argv: list[str]) -> dict[str, float]:
+def main(argv: list[str]) -> dict[str, float | int]:
     count = int(argv[0]) if argv else 5000
     with mock_aws():
         glue = boto3.client("glue", region_name="us-east-1")
@@ -57,7 +58,10 @@ def main(argv: list[str]) -> dict[str, float]:
     function_us = (time.perf_counter() - started) / count * 1e6
     print(f"[registry] per event: trigger deserialization {registry_us:.1f} us, "
           f"in-function parse+validate {function_us:.1f} us ({count} events)")
-    return {"registry_deserialize_us": registry_us, "function_validate_us": function_us}
+    figures = {"events": count, "registry_deserialize_us": round(registry_us, 1),
+               "function_validate_us": round(function_us, 1)}
+    merge("registry", figures)  # bench/results/latest.json, beside the other benchmarks
+    return figures
 
 
 if __name__ == "__main__":
