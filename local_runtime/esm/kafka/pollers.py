@@ -16,9 +16,8 @@ offset lag every minute and adds or removes pollers within three minutes of that
 scaling modes in Lambda"). Here the mapping starts with ``minimum`` pollers and the lag is evaluated every
 ``evaluate_every_s`` (seconds, not minutes, so a local backlog is worked off while one waits): a lag of more
 than ``scale_up_lag`` records (default: the mapping's BatchSize) that did not shrink since the last
-evaluation, or shrank too slowly to be gone within ``DRAIN_HORIZON_EVALUATIONS`` more, adds a poller,
-up to ``maximum`` (one per partition: more would get no partition); a lag of zero for ``idle_evaluations``
-evaluations in a row removes one, down to ``minimum``.
+evaluation adds a poller, up to ``maximum`` (one per partition: more would get no
+partition); a lag of zero for ``idle_evaluations`` evaluations in a row removes one, down to ``minimum``.
 A poller that leaves commits what it resolved; its partitions move to the others (a rebalance).
 """
 
@@ -35,11 +34,7 @@ from local_runtime.esm.counters import MappingCounters
 from local_runtime.esm.kafka.mapping import KafkaEventSourceMapping
 from local_runtime.esm.spec import MappingSpec
 
-__all__ = ["KafkaPollers", "lag_calls_for_a_poller", "poller_bounds"]
-
-# A lag that shrinks, but too slowly to be gone within this many evaluations at the current pace, scales up too
-# (a backlog drained by one poller would otherwise never get a second).
-DRAIN_HORIZON_EVALUATIONS = 6
+__all__ = ["KafkaPollers", "poller_bounds"]
 
 # ProvisionedPollerConfig's defaults when a bound is left out (CreateEventSourceMapping's reference).
 PROVISIONED_MINIMUM, PROVISIONED_MAXIMUM = 1, 200
@@ -60,15 +55,6 @@ def poller_bounds(spec: MappingSpec, partitions: int) -> tuple[int, int]:
     low = int(provisioned.get("MinimumPollers", PROVISIONED_MINIMUM))
     high = int(provisioned.get("MaximumPollers", PROVISIONED_MAXIMUM))
     return min(max(1, low), partitions), min(max(1, low, high), partitions)
-
-
-def lag_calls_for_a_poller(lag: int, previous: int | None, scale_up_lag: int) -> bool:
-    """Whether an evaluation that finds ``lag`` (``previous`` at the one before) adds a poller: the lag is more
-    than ``scale_up_lag`` and did not shrink, or shrank too slowly to be gone within
-    ``DRAIN_HORIZON_EVALUATIONS`` more evaluations at that pace."""
-    if previous is None or lag <= scale_up_lag:
-        return False
-    return lag >= previous or lag > (previous - lag) * DRAIN_HORIZON_EVALUATIONS
 
 
 _SUMMED = [f.name for f in dataclasses.fields(MappingCounters) if f.type in ("int", int)]
@@ -178,7 +164,7 @@ class KafkaPollers:
             idle = idle + 1 if lag == 0 else 0
             with self._lock:
                 count = len(self.pollers)
-            if count < self.maximum and lag_calls_for_a_poller(lag, previous, self._scale_up_lag):
+            if lag > self._scale_up_lag and previous is not None and lag >= previous and count < self.maximum:
                 self._add()
                 idle = 0
             elif idle >= self._idle_evaluations and count > self.minimum:
@@ -195,7 +181,7 @@ class KafkaPollers:
             self.pollers.append(poller)
             self.most_pollers = max(self.most_pollers, len(self.pollers))
         poller.start()
-        log.info("%s: lag not going away, %d pollers", self.name, len(self.pollers))
+        log.info("%s: lag not shrinking, %d pollers", self.name, len(self.pollers))
 
     def _remove(self) -> None:
         with self._lock:
