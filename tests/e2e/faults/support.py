@@ -26,6 +26,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +55,20 @@ FAILURE_QUEUES = ("IngestFailureQueue", "NotifyFailureQueue")
 
 
 def eventually(check: Callable[[], Any], timeout_s: float = 90.0, every_s: float = 0.5) -> Any:
-    """Retry an assertion until it holds (the pipeline is asynchronous)."""
+    """Retry an assertion until it holds (the pipeline is asynchronous).
+
+    The first retries come quickly (the pipeline is often only a moment behind), then every ``every_s``.
+    """
     deadline = time.monotonic() + timeout_s
+    pause = min(0.05, every_s)
     while True:
         try:
             return check()
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(every_s)
+            time.sleep(pause)
+            pause = min(pause * 2, every_s)
 
 
 def assert_equal(actual: Any, expected: Any) -> None:
@@ -128,13 +134,23 @@ class Deployed:
 
     def client(self, service: str) -> Any:
         endpoint = {"dynamodb": self.dynamodb_endpoint, "dynamodbstreams": self.streams_endpoint}.get(service)
-        return aws.client(service, endpoint or self.aws_endpoint, self.region)
+        return _client(service, endpoint or self.aws_endpoint, self.region)
 
     def table(self, logical_id: str) -> Any:
-        resource = boto3.resource("dynamodb", endpoint_url=self.dynamodb_endpoint or self.aws_endpoint,
-                                  region_name=self.region, aws_access_key_id="testing",
-                                  aws_secret_access_key="testing")
-        return resource.Table(self.tables[logical_id])
+        return _dynamodb(self.dynamodb_endpoint or self.aws_endpoint, self.region).Table(self.tables[logical_id])
+
+
+# Made once per endpoint: building a boto3 client loads its service model (about 0.4 s on a busy machine,
+# more than the calls a check makes with it). boto3 clients may be shared between threads.
+@cache
+def _client(service: str, endpoint: str, region: str) -> Any:
+    return aws.client(service, endpoint, region)
+
+
+@cache
+def _dynamodb(endpoint: str, region: str) -> Any:
+    return boto3.resource("dynamodb", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
 
 
 # -- reading the outcome --------------------------------------------------------------------------------
@@ -158,6 +174,19 @@ def committed(d: Deployed) -> dict[str, int]:
     return dict(totals)
 
 
+def mappings_committed(pipeline: Pipeline, topics: Iterable[str]) -> dict[str, int]:
+    """Per topic, the sum of the offsets the running Kafka mappings say they committed (their own record: on
+    assignment each takes its group's committed offset, then what it commits)."""
+    wanted = set(topics)
+    totals: Counter[str] = Counter({t: 0 for t in wanted})
+    for mapping in pipeline.platform.kafka_mappings:
+        for key, offset in mapping.committed_offsets().items():
+            topic, _, _partition = key.rpartition("-")
+            if topic in wanted:
+                totals[topic] += max(offset, 0)
+    return dict(totals)
+
+
 @dataclass
 class LogReading:
     """What the topics hold, read from the broker."""
@@ -175,14 +204,21 @@ def read_log(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> LogRe
     """Read every partition of the mappings' topics to its end.
 
     Read rather than asked: a producer retry may have appended a record twice, and Tansu's ListOffsets
-    answers the base offset of the last batch + 1, not the offset after its last record.
+    answers the base offset of the last batch + 1, not the offset after its last record. The high watermark
+    of Tansu's Fetch answers is right, so the reader stops once every partition reported its end (librdkafka's
+    partition EOF, emitted when a fetch finds nothing at the high watermark); a partition that never reports
+    it (a numbered offset with no record before the end) ends the read after ``idle_s`` without a record.
     """
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
+    # fetch.wait.max.ms: the broker answers an empty fetch at once rather than after the default 500 ms, so the
+    # fetch that reports the end comes without waiting.
     reader = Consumer({"bootstrap.servers": d.bootstrap, "group.id": f"log-end-{uuid.uuid4().hex[:8]}",
-                       "enable.auto.commit": False, "log_level": 0})
+                       "enable.auto.commit": False, "enable.partition.eof": True, "fetch.wait.max.ms": 10,
+                       "log_level": 0})
     ends: dict[tuple[str, int], int] = {}
     seen: set[tuple[str, int, int]] = set()
+    at_end: set[tuple[str, int]] = set()
     try:
         assignment = []
         for topic in d.topics:
@@ -192,15 +228,21 @@ def read_log(d: Deployed, idle_s: float = 2.0, timeout_s: float = 60.0) -> LogRe
         reader.assign(assignment)
         deadline = time.monotonic() + timeout_s
         quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle_s and time.monotonic() < deadline:
-            messages = reader.consume(num_messages=1000, timeout=0.3)
+        while (at_end != set(ends) and time.monotonic() - quiet_since < idle_s
+               and time.monotonic() < deadline):
+            messages = reader.consume(num_messages=1000, timeout=0.1)
             for m in messages:
                 name, partition, offset = m.topic(), m.partition(), m.offset()
-                if m.error() is None and name is not None and partition is not None and offset is not None:
+                if name is None or partition is None or offset is None:
+                    continue
+                error = m.error()
+                if error is None:
                     ends[(name, partition)] = max(ends[(name, partition)], offset + 1)
                     seen.add((name, partition, offset))
-            if messages:
-                quiet_since = time.monotonic()
+                    at_end.discard((name, partition))  # more was appended after an end reported earlier
+                    quiet_since = time.monotonic()
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add((name, partition))
     finally:
         reader.close()
     totals: Counter[str] = Counter()
@@ -439,6 +481,11 @@ def assert_nothing_lost_nothing_twice(target: Pipeline | Deployed, sink: Any, su
     assert log.records >= total_sent, f"the log holds {log.records} records, {total_sent} were sent"
 
     # Every record resolved: the consumer groups committed exactly the log end.
+    if isinstance(target, Pipeline):
+        # In this process, first wait on the mappings' own record of what they committed, then ask the broker
+        # once they are done: asking the broker for a group's offsets while the group was still working (in
+        # its first seconds, rebalancing as pollers join) has been seen to stall a mapping for good.
+        eventually(lambda: assert_equal(mappings_committed(target, d.topics), ends), timeout_s)
     eventually(lambda: assert_equal(committed(d), ends), timeout_s)
     # Every valid event stored, states as the fold says, timelines without duplicates.
     eventually(lambda: check_final_states(d, *summaries), timeout_s)
@@ -455,7 +502,7 @@ def assert_nothing_lost_nothing_twice(target: Pipeline | Deployed, sink: Any, su
         eventually(poison_dead_lettered, timeout_s)
 
     # Every status change reached the receiver, once after deduplicating on the notification id.
-    def notified_once() -> None:
+    def notified_once() -> Counter[str]:
         expected = stream_changes(d)
         assert expected or not require_changes, "no status change on the stream"
         assert all(n == 1 for n in expected.values()), "a status change written twice to the state"
@@ -463,11 +510,11 @@ def assert_nothing_lost_nothing_twice(target: Pipeline | Deployed, sink: Any, su
         assert set(received) == set(expected), (
             f"missing {len(set(expected) - set(received))}, unexpected {len(set(received) - set(expected))}")
         assert sink.rejected == 0
+        return expected
 
-    eventually(notified_once, timeout_s)
+    expected = eventually(notified_once, timeout_s)  # the stream as the check last read it
     assert queue_depths(d) == {q: 0 for q in d.queues}, "a batch went to an on-failure queue"
 
-    expected = stream_changes(d)
     received = Counter(sink.ids)
     outcome = Outcome(
         produced=sum(s.produced for s in summaries),
