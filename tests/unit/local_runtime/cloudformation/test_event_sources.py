@@ -104,6 +104,21 @@ def test_dynamodb_stream_mapping_follows_the_global_table_twin() -> None:
     assert t.function("StreamFunction").environment["TABLE"] == "local-items"
 
 
+def mapping_template(tmp_path: Path, props: dict[str, str]) -> Path:
+    """A template of one function and one AWS::Lambda::EventSourceMapping with ``props``."""
+    text = "\n".join([
+        "Resources:",
+        "  Fn:",
+        "    Type: AWS::Serverless::Function",
+        "    Properties: {CodeUri: ., Handler: app.handler}",
+        "  Mapping:",
+        "    Type: AWS::Lambda::EventSourceMapping",
+        "    Properties:",
+        *(f"      {k}: {v}" for k, v in props.items()),
+    ])
+    return write_template(tmp_path, text + "\n")
+
+
 @pytest.mark.parametrize(
     ("properties", "message", "path"),
     [
@@ -128,25 +143,10 @@ def test_mapping_validation_errors(tmp_path: Path, properties: str, message: str
     }
     key, value = properties.split(":", 1)
     props[key] = value.strip()
-    text = "\n".join(
-        [
-            "Resources:",
-            "  Fn:",
-            "    Type: AWS::Serverless::Function",
-            "    Properties: {CodeUri: ., Handler: app.handler}",
-            "  Mapping:",
-            "    Type: AWS::Lambda::EventSourceMapping",
-            "    Properties:",
-            *(f"      {k}: {v}" for k, v in props.items()),
-        ]
-    )
-    template = write_template(tmp_path, text + "\n")
     with pytest.raises(TemplateError) as info:
-        load_template(template).event_source_mappings()
+        load_template(mapping_template(tmp_path, props)).event_source_mappings()
     assert message in str(info.value)
     assert info.value.path.startswith("Resources.Mapping.Properties") and path in info.value.path
-
-
 
 
 @pytest.mark.parametrize(
@@ -161,19 +161,9 @@ def test_mapping_validation_errors(tmp_path: Path, properties: str, message: str
 )
 def test_poller_bounds_follow_the_mode(tmp_path: Path, provisioned: str | None, partitions: int,
                                        bounds: tuple[int, int]) -> None:
-    extra = [f"      ProvisionedPollerConfig: {provisioned}"] if provisioned else []
-    text = "\n".join([
-        "Resources:",
-        "  Fn:",
-        "    Type: AWS::Serverless::Function",
-        "    Properties: {CodeUri: ., Handler: app.handler}",
-        "  Mapping:",
-        "    Type: AWS::Lambda::EventSourceMapping",
-        "    Properties:",
-        "      FunctionName: !Ref Fn",
-        "      EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/u",
-        "      Topics: [t]",
-        *extra,
-    ])
-    (spec,) = load_template(write_template(tmp_path, text + "\n")).event_source_mappings()
+    props = {"FunctionName": "!Ref Fn", "EventSourceArn": "arn:aws:kafka:us-east-1:123456789012:cluster/c/u",
+             "Topics": "[t]"}
+    if provisioned:
+        props["ProvisionedPollerConfig"] = provisioned
+    (spec,) = load_template(mapping_template(tmp_path, props)).event_source_mappings()
     assert poller_bounds(spec, partitions) == bounds
