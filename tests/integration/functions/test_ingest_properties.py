@@ -26,7 +26,6 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,25 +149,56 @@ def test_every_record_is_stored_or_dead_lettered_on_dynamodb(
 
     client = stack.client("dynamodb")
     dead_letters, timeline = stack.physical("DeadLetterTable"), stack.physical("TimelineTable")
-    for message, (value, valid) in zip(messages, batch, strict=False):
+    # Where each record's dead letter would be: under its merchant when it names a valid one, else unattributed.
+    candidates: list[list[tuple[str, str]]] = []
+    for message, (value, _) in zip(messages, batch, strict=False):
         source = f"{message.topic}-{message.partition}@{message.offset}"
         dlq_key = f"{message.timestamp_ms:013d}#{source}"
-        candidates = {UNATTRIBUTED}
+        merchants = {UNATTRIBUTED}
         try:
             payload = json.loads(value or b"")
             if isinstance(payload, dict) and is_id(payload.get("merchant_id")):
-                candidates.add(payload["merchant_id"])
+                merchants.add(payload["merchant_id"])
         except (ValueError, RecursionError):
             pass
-        found = [client.get_item(TableName=dead_letters, Key={"merchant_id": {"S": m}, "dlq_key": {"S": dlq_key}})
-                 .get("Item") for m in sorted(candidates)]
-        letter = next((item for item in found if item), None)
+        candidates.append([(m, dlq_key) for m in sorted(merchants)])
+    letters = _batch_get(client, dead_letters, [key for keys in candidates for key in keys])
+    stored: dict[str, set[str]] = {}  # entity -> the event ids on its timeline, one Query per entity
+    for keys, (value, valid) in zip(candidates, batch, strict=False):
+        letter = next((letters[key] for key in keys if key in letters), None)
         if letter is not None:
             _check_reason(letter["reason"]["S"], valid, value)
             continue
         event = _event(value)
         assert event is not None, f"neither stored nor dead-lettered: {value!r}"[:2000]
         for entity in _entities(event):
-            items = stack.table("TimelineTable").query(KeyConditionExpression=Key("entity").eq(entity),
-                                                       ProjectionExpression="event_id")["Items"]
-            assert event.event_id in {i["event_id"] for i in items}, (entity, timeline)
+            if entity not in stored:
+                stored[entity] = _timeline_event_ids(client, timeline, entity)
+            assert event.event_id in stored[entity], (entity, timeline)
+
+
+def _batch_get(client: Any, table: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The dead-letter items found under ``keys`` ((merchant_id, dlq_key) pairs), with BatchGetItem."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 100):  # BatchGetItem takes at most 100 keys
+        request: dict[str, Any] = {table: {"Keys": [{"merchant_id": {"S": m}, "dlq_key": {"S": k}}
+                                                    for m, k in unique[start:start + 100]]}}
+        while request:
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(table, []):
+                found[(item["merchant_id"]["S"], item["dlq_key"]["S"])] = item
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def _timeline_event_ids(client: Any, table: str, entity: str) -> set[str]:
+    ids: set[str] = set()
+    kwargs: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "entity = :e",
+                              "ExpressionAttributeValues": {":e": {"S": entity}}, "ProjectionExpression": "event_id"}
+    while True:
+        page = client.query(**kwargs)
+        ids.update(item["event_id"]["S"] for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return ids
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
