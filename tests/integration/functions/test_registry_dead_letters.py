@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from confluent_kafka import Producer
 from local_runtime.runtime import LocalPlatform, PlatformOptions
 from logistics import contracts
 from logistics.adapters.registry_serializer import RegistrySerializer
+from tests.e2e.faults.support import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "events" / "ingest" / "msk.json"
@@ -32,17 +32,6 @@ def _event() -> dict[str, Any]:
                                         "shipment_id": f"s-{uuid.uuid4().hex[:8]}"}
     contracts.validate(payload)
     return payload
-
-
-def _eventually(check: Any, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def test_registry_refusals_are_filed_as_dead_letters_with_their_bytes(moto_endpoint: str, kafka_bootstrap: str,
@@ -81,7 +70,7 @@ def test_registry_refusals_are_filed_as_dead_letters_with_their_bytes(moto_endpo
             assert len(items) == 2, items
             return items
 
-        letters = _eventually(filed)
+        letters = eventually(filed, 60)
         by_value = {base64.b64decode(i["value_b64"]["S"]): i for i in letters}
         assert set(by_value) == {bad_body, unframed_bytes}  # the exact bytes each producer sent
         for item in letters:
@@ -96,7 +85,7 @@ def test_registry_refusals_are_filed_as_dead_letters_with_their_bytes(moto_endpo
                 "merchant_id": {"S": valid["merchant_id"]}, "shipment_id": {"S": valid["shipment_id"]}})
             assert "Item" in got
 
-        _eventually(stored)
+        eventually(stored, 60)
         ingest = next(m for m in platform.kafka_mappings if m.spec.function_logical_id == "IngestFunction"
                       and topics["ShipmentTopic"] in m.spec.topics)
         counts = ingest.counters.snapshot()
